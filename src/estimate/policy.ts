@@ -1,0 +1,87 @@
+/**
+ * What an in-context estimate is when the query's parent configuration never occurs in
+ * the context (the MLE's 0/0): the single home of that decision, used by every estimator
+ * and by evaluation.
+ *
+ * Policies:
+ * - "marginal" (default): the context marginal of the target, i.e. its counts over every
+ *   context row where it is observed, normalised. It is the best guess that uses no
+ *   structure; it is what the authors' regression target falls back to; and it is what
+ *   the transformer construction's softmax counter does when no row matches any parent
+ *   (all scores equal, so attention is uniform over the context). When the target is
+ *   never observed either, it is uniform.
+ * - "uniform": 1/k for each of the target's k states.
+ * - "error": throw BnformerError("estimate") naming the variable and the configuration.
+ */
+import { BnformerError } from "../errors.ts";
+import type { Structure } from "../bn/network.ts";
+
+/** What to return for a parent configuration that the context never shows. */
+export type UnseenPolicy = "uniform" | "marginal" | "error";
+
+/** Every policy, for option parsing and parametrised tests. */
+export const UNSEEN_POLICIES: readonly UnseenPolicy[] = ["marginal", "uniform", "error"];
+
+/** The project's default: the context marginal of the target (see the module header). */
+export const DEFAULT_UNSEEN_POLICY: UnseenPolicy = "marginal";
+
+/** True when `s` names a policy. */
+export function isUnseenPolicy(s: unknown): s is UnseenPolicy {
+  return typeof s === "string" && (UNSEEN_POLICIES as readonly string[]).includes(s);
+}
+
+/** Where an unseen configuration occurred: enough to name it in an error. */
+export interface UnseenSite {
+  readonly structure: Structure;
+  readonly target: number;
+  /** The conditioning variables (the target's parents, or the naive prefix). */
+  readonly conditioning: readonly number[];
+  /** State indices of `conditioning` at the query, aligned with it. */
+  readonly states: ArrayLike<number>;
+  /** Context rows that were searched (for the message). */
+  readonly contextRows: number;
+}
+
+/**
+ * The fallback distribution for an unseen parent configuration, written into
+ * `out[offset .. offset + k)` (k = marginalCounts.length) and returned.
+ * `marginalCounts[j]` counts context rows whose target is observed in state j.
+ * `site` may be a function so that hot loops build it only when "error" throws.
+ */
+export function applyUnseenPolicy(
+  policy: UnseenPolicy,
+  marginalCounts: ArrayLike<number>,
+  site: UnseenSite | (() => UnseenSite),
+  out: Float64Array = new Float64Array(marginalCounts.length),
+  offset = 0,
+): Float64Array {
+  const k = marginalCounts.length;
+  if (policy === "error") throw unseenError(typeof site === "function" ? site() : site);
+  let total = 0;
+  if (policy === "marginal") for (let j = 0; j < k; j++) total += marginalCounts[j]!;
+  if (total > 0) {
+    for (let j = 0; j < k; j++) out[offset + j] = marginalCounts[j]! / total;
+  } else {
+    for (let j = 0; j < k; j++) out[offset + j] = 1 / k;
+  }
+  return out;
+}
+
+/** The error of policy "error": names the variable and the configuration with state names. */
+function unseenError(site: UnseenSite): BnformerError {
+  const vars = site.structure.variables;
+  const name = vars[site.target]!.name;
+  const cfg = site.conditioning
+    .map((p, i) => `${vars[p]!.name}=${vars[p]!.states[site.states[i]!] ?? "?"}`)
+    .join(", ");
+  const what =
+    site.conditioning.length === 0
+      ? `"${name}" is observed in none of the ${site.contextRows} context rows`
+      : `parent configuration (${cfg}) of "${name}" occurs in none of the ${site.contextRows} context rows`;
+  return new BnformerError(
+    "estimate",
+    `${what}, so its MLE is undefined (unseen policy "error"); ` +
+      `use unseen policy "marginal" or "uniform", or a Bayesian estimator, to get an estimate`,
+    { path: ["estimate", name] },
+  );
+}
