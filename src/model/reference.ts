@@ -1,0 +1,386 @@
+/**
+ * The float64 reference executor: the specification every other executor is tested
+ * against. Plain loops, no dependency, the forward pass exactly as stated in spec.ts:
+ * embed, then per layer an (optionally pre-LN) masked multi-head attention sublayer and an
+ * MLP sublayer, each added to the residual stream, then (LN_F and) the readout at every
+ * QUERY token. Exact GELU through an accurate erf, two-pass LayerNorm, softmax with the
+ * maximum subtracted, scores scaled by 1/sqrt(E).
+ *
+ * Two entry points compute the same numbers:
+ * - `forwardReference` runs any token sequence with any kinds and returns every layer's
+ *   attention (H, T, T) (zero where the mask forbids a pair);
+ * - `prepareContext` + `forwardQueries` exploit the mask (context tokens never see queries,
+ *   so their states do not depend on them): the context is run once and each query then costs
+ *   O(N) per layer. Its attention rows are (H, Q, N + 1), the last column being the query itself.
+ */
+import { BnformerError } from "../errors.ts";
+import type { LayerNormWeights, Tensor, TransformerSpec, TransformerWeights } from "./spec.ts";
+import {
+  LAYER_NORM_EPS,
+  TOKEN_CONTEXT,
+  TOKEN_QUERY,
+  attends,
+  flattenWeights,
+  validateSpec,
+  validateWeights,
+} from "./spec.ts";
+
+/** What a forward pass returns: readouts at QUERY tokens (Q, O) and per-layer attention. */
+export interface ForwardResult {
+  /** (Q, O): one row per QUERY token in token order; probabilities or logits per spec.output. */
+  outputs: Float64Array;
+  /** Per layer (H, T, T): weight of key j in query i's softmax; empty when not kept. */
+  attention: Float64Array[];
+}
+
+/** Options of `forwardReference`. */
+export interface ForwardOptions {
+  /** Keep the (H, T, T) attention maps (default true); false saves memory on long inputs. */
+  keepAttention?: boolean;
+}
+
+/** Error function, |error| < 2e-16 absolute: a positive series below 3, a continued fraction above. */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  const r = ax < 3 ? erfSeries(ax) : 1 - erfcContinuedFraction(ax);
+  return x < 0 ? -r : r;
+}
+
+/** Complementary error function 1 - erf(x), accurate in relative terms for large x. */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x < 0) return 1 + erf(-x);
+  return x < 3 ? 1 - erfSeries(x) : erfcContinuedFraction(x);
+}
+
+/** erf(x) = 2x/sqrt(pi) e^{-x^2} sum_n (2x^2)^n / (1*3*...*(2n+1)): all terms positive, no cancellation. */
+function erfSeries(x: number): number {
+  const x2 = x * x;
+  let term = 1;
+  let sum = 1;
+  for (let n = 1; n < 200; n++) {
+    term *= (2 * x2) / (2 * n + 1);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return ((2 * x) / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
+}
+
+/** erfc(x) for x >= 3 by the Laplace continued fraction, evaluated with Lentz's method. */
+function erfcContinuedFraction(x: number): number {
+  // erfc(x) = e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+  const tiny = 1e-300;
+  let f = x;
+  let c = x;
+  let d = 0;
+  for (let k = 1; k < 300; k++) {
+    const a = k / 2;
+    d = x + a * d;
+    d = d === 0 ? tiny : d;
+    c = x + a / c;
+    c = c === 0 ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
+/** Exact GELU: x Phi(x) = x/2 erfc(-x / sqrt 2) (erfc keeps the tail accurate for x << 0). */
+export function gelu(x: number): number {
+  return 0.5 * x * erfc(-x / Math.SQRT2);
+}
+
+/** y (rows, out) = x (rows, in) W (in, out) + b (out). */
+function linear(x: Float64Array, rows: number, w: Tensor, b: Tensor): Float64Array {
+  const [inDim, outDim] = w.shape as [number, number];
+  const W = w.data;
+  const B = b.data;
+  const y = new Float64Array(rows * outDim);
+  for (let r = 0; r < rows; r++) {
+    const yo = r * outDim;
+    for (let j = 0; j < outDim; j++) y[yo + j] = B[j]!;
+    const xo = r * inDim;
+    for (let k = 0; k < inDim; k++) {
+      const xk = x[xo + k]!;
+      if (xk === 0) continue; // exact: adding 0 * w changes nothing (weights are finite)
+      const wo = k * outDim;
+      for (let j = 0; j < outDim; j++) y[yo + j] += xk * W[wo + j]!;
+    }
+  }
+  return y;
+}
+
+/** Two-pass LayerNorm of each row of x (rows, D): mean first, then the centred variance. */
+function layerNorm(x: Float64Array, rows: number, ln: LayerNormWeights): Float64Array {
+  const D = ln.gamma.shape[0]!;
+  const g = ln.gamma.data;
+  const be = ln.beta.data;
+  const y = new Float64Array(rows * D);
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    let mean = 0;
+    for (let k = 0; k < D; k++) mean += x[o + k]!;
+    mean /= D;
+    let v = 0;
+    for (let k = 0; k < D; k++) {
+      const c = x[o + k]! - mean;
+      v += c * c;
+    }
+    const inv = 1 / Math.sqrt(v / D + LAYER_NORM_EPS);
+    for (let k = 0; k < D; k++) y[o + k] = (x[o + k]! - mean) * inv * g[k]! + be[k]!;
+  }
+  return y;
+}
+
+function activate(spec: TransformerSpec, u: Float64Array): void {
+  if (spec.activation === "relu") {
+    for (let i = 0; i < u.length; i++) if (u[i]! < 0) u[i] = 0;
+  } else {
+    for (let i = 0; i < u.length; i++) u[i] = gelu(u[i]!);
+  }
+}
+
+/** h += MLP(LN2(h)) for `rows` rows, when the layer has an MLP. */
+function mlpSublayer(
+  spec: TransformerSpec,
+  lw: TransformerWeights["layers"][number],
+  h: Float64Array,
+  rows: number,
+): void {
+  if (!lw.mlp) return;
+  const x = lw.ln2 ? layerNorm(h, rows, lw.ln2) : h;
+  const u = linear(x, rows, lw.mlp.w1, lw.mlp.b1); // (rows, F)
+  activate(spec, u);
+  const m = linear(u, rows, lw.mlp.w2, lw.mlp.b2); // (rows, D)
+  for (let i = 0; i < h.length; i++) h[i] += m[i]!;
+}
+
+function checkInputs(
+  spec: TransformerSpec,
+  w: TransformerWeights,
+  tokens: Float64Array,
+  T: number,
+): void {
+  validateSpec(spec);
+  validateWeights(spec, w);
+  for (const [name, t] of flattenWeights(w)) {
+    // Finite weights make skipping zero inputs in `linear` exact (0 * w = 0).
+    if (!t.data.every(Number.isFinite)) {
+      throw new BnformerError("spec", `weight "${name}" has a non-finite value`, {
+        path: [name],
+      });
+    }
+  }
+  if (tokens.length !== T * spec.inputDim) {
+    throw new BnformerError(
+      "spec",
+      `tokens have ${tokens.length} values; expected ${T} tokens x inputDim ${spec.inputDim} = ${T * spec.inputDim}`,
+      { path: ["tokens"] },
+    );
+  }
+}
+
+/** Softmax of s[0..n) in place, maximum subtracted first. */
+function softmaxInPlace(s: Float64Array, n: number): void {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) if (s[j]! > max) max = s[j]!;
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const e = Math.exp(s[j]! - max);
+    s[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < n; j++) s[j]! /= sum;
+}
+
+/** Per-layer keys and values of a run, (T, H E) each, for `prepareContext`. */
+interface LayerKV {
+  k: Float64Array;
+  v: Float64Array;
+}
+
+/**
+ * The forward pass over T tokens with the spec's mask (see `attends`).
+ * tokens (T, I) row-major; kinds (T). Returns readouts at QUERY tokens and attention maps.
+ */
+export function forwardReference(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  tokens: Float64Array,
+  kinds: Uint8Array,
+  opts: ForwardOptions = {},
+): ForwardResult {
+  const T = kinds.length;
+  checkInputs(spec, weights, tokens, T);
+  const run = runTokens(spec, weights, tokens, kinds, opts.keepAttention ?? true, null);
+  return { outputs: readout(spec, weights, run.h, kinds), attention: run.attention };
+}
+
+function runTokens(
+  spec: TransformerSpec,
+  w: TransformerWeights,
+  tokens: Float64Array,
+  kinds: Uint8Array,
+  keepAttention: boolean,
+  record: LayerKV[] | null,
+): { h: Float64Array; attention: Float64Array[] } {
+  const T = kinds.length;
+  const D = spec.dModel;
+  const h = linear(tokens, T, w.embed.w, w.embed.b); // (T, D)
+  const attention: Float64Array[] = [];
+  // Allowed keys of each token, in token order (the mask, computed once).
+  const allowed: Int32Array[] = [];
+  for (let i = 0; i < T; i++) {
+    const js: number[] = [];
+    for (let j = 0; j < T; j++) if (attends(kinds, i, j)) js.push(j);
+    allowed.push(Int32Array.from(js));
+  }
+  spec.layers.forEach((ls, l) => {
+    const lw = w.layers[l]!;
+    const H = ls.heads;
+    const E = ls.headDim;
+    const HE = H * E;
+    const x = lw.ln1 ? layerNorm(h, T, lw.ln1) : h;
+    const q = linear(x, T, lw.attn.wq, lw.attn.bq); // (T, H E)
+    const k = linear(x, T, lw.attn.wk, lw.attn.bk); // (T, H E)
+    const v = linear(x, T, lw.attn.wv, lw.attn.bv); // (T, H E)
+    if (record) {
+      record.push({ k, v });
+      // A cache needs only the last layer's keys and values, not its outputs.
+      if (l === spec.layers.length - 1) return;
+    }
+    const att = keepAttention ? new Float64Array(H * T * T) : null; // (H, T, T)
+    const ctx = new Float64Array(T * HE); // (T, H E): heads concatenated
+    const s = new Float64Array(T);
+    const scale = 1 / Math.sqrt(E);
+    for (let hd = 0; hd < H; hd++) {
+      for (let i = 0; i < T; i++) {
+        const js = allowed[i]!;
+        const qo = i * HE + hd * E;
+        for (let a = 0; a < js.length; a++) {
+          const ko = js[a]! * HE + hd * E;
+          let dot = 0;
+          for (let e = 0; e < E; e++) dot += q[qo + e]! * k[ko + e]!;
+          s[a] = dot * scale;
+        }
+        softmaxInPlace(s, js.length);
+        for (let a = 0; a < js.length; a++) {
+          const wgt = s[a]!;
+          if (att) att[(hd * T + i) * T + js[a]!] = wgt;
+          const vo = js[a]! * HE + hd * E;
+          for (let e = 0; e < E; e++) ctx[qo + e] += wgt * v[vo + e]!;
+        }
+      }
+    }
+    if (att) attention.push(att);
+    const o = linear(ctx, T, lw.attn.wo, lw.attn.bo); // (T, D)
+    for (let i = 0; i < T * D; i++) h[i] += o[i]!;
+    mlpSublayer(spec, lw, h, T);
+  });
+  return { h, attention };
+}
+
+/** (LN_F and) the readout at every QUERY token, in token order: (Q, O). */
+function readout(
+  spec: TransformerSpec,
+  w: TransformerWeights,
+  h: Float64Array,
+  kinds: Uint8Array,
+): Float64Array {
+  const D = spec.dModel;
+  const rows: number[] = [];
+  for (let i = 0; i < kinds.length; i++) if (kinds[i] === TOKEN_QUERY) rows.push(i);
+  const hq = new Float64Array(rows.length * D); // (Q, D)
+  rows.forEach((i, r) => hq.set(h.subarray(i * D, (i + 1) * D), r * D));
+  const x = w.lnF ? layerNorm(hq, rows.length, w.lnF) : hq;
+  return linear(x, rows.length, w.out.w, w.out.b); // (Q, O)
+}
+
+/** A context run once: its per-layer keys and values, reusable by any number of queries. */
+export interface ContextCache {
+  readonly spec: TransformerSpec;
+  /** Context tokens N. */
+  readonly n: number;
+  readonly layers: readonly LayerKV[];
+}
+
+/** Runs N context tokens (T = N, all CONTEXT) once and keeps each layer's keys and values. */
+export function prepareContext(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  tokens: Float64Array,
+): ContextCache {
+  const N = tokens.length / spec.inputDim;
+  checkInputs(spec, weights, tokens, N);
+  const kinds = new Uint8Array(N).fill(TOKEN_CONTEXT);
+  const layers: LayerKV[] = [];
+  runTokens(spec, weights, tokens, kinds, false, layers);
+  return { spec, n: N, layers };
+}
+
+/**
+ * Each of Q query tokens (Q, I) against a prepared context: the same numbers as
+ * `forwardReference` on [context..., query] for every query. Attention per layer is
+ * (H, Q, N + 1): columns 0..N-1 the context tokens, column N the query itself.
+ */
+export function forwardQueries(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  cache: ContextCache,
+  queries: Float64Array,
+): ForwardResult {
+  const Q = queries.length / spec.inputDim;
+  checkInputs(spec, weights, queries, Q);
+  if (cache.spec !== spec && JSON.stringify(cache.spec) !== JSON.stringify(spec)) {
+    throw new BnformerError("spec", "the context cache was prepared for another spec", {
+      path: ["cache"],
+    });
+  }
+  const N = cache.n;
+  const D = spec.dModel;
+  const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
+  const attention: Float64Array[] = [];
+  spec.layers.forEach((ls, l) => {
+    const lw = weights.layers[l]!;
+    const H = ls.heads;
+    const E = ls.headDim;
+    const HE = H * E;
+    const x = lw.ln1 ? layerNorm(h, Q, lw.ln1) : h;
+    const q = linear(x, Q, lw.attn.wq, lw.attn.bq); // (Q, H E)
+    const k = linear(x, Q, lw.attn.wk, lw.attn.bk); // (Q, H E)
+    const v = linear(x, Q, lw.attn.wv, lw.attn.bv); // (Q, H E)
+    const { k: ck, v: cv } = cache.layers[l]!; // (N, H E)
+    const att = new Float64Array(H * Q * (N + 1)); // (H, Q, N + 1)
+    const ctx = new Float64Array(Q * HE);
+    const scale = 1 / Math.sqrt(E);
+    for (let hd = 0; hd < H; hd++) {
+      for (let i = 0; i < Q; i++) {
+        const s = att.subarray((hd * Q + i) * (N + 1), (hd * Q + i + 1) * (N + 1));
+        const qo = i * HE + hd * E;
+        for (let j = 0; j <= N; j++) {
+          const K = j < N ? ck : k;
+          const ko = j < N ? j * HE + hd * E : qo;
+          let dot = 0;
+          for (let e = 0; e < E; e++) dot += q[qo + e]! * K[ko + e]!;
+          s[j] = dot * scale;
+        }
+        softmaxInPlace(s, N + 1);
+        for (let j = 0; j <= N; j++) {
+          const wgt = s[j]!;
+          const V = j < N ? cv : v;
+          const vo = j < N ? j * HE + hd * E : qo;
+          for (let e = 0; e < E; e++) ctx[qo + e] += wgt * V[vo + e]!;
+        }
+      }
+    }
+    attention.push(att);
+    const o = linear(ctx, Q, lw.attn.wo, lw.attn.bo); // (Q, D)
+    for (let i = 0; i < Q * D; i++) h[i] += o[i]!;
+    mlpSublayer(spec, lw, h, Q);
+  });
+  const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
+  return { outputs: readout(spec, weights, h, kinds), attention };
+}
