@@ -62,25 +62,11 @@ export function tokenizeBif(text: string, file?: string): Token[] {
       out.push({ kind: "punct", text: ch, line, column: col });
       i++;
     } else if (ch === '"') {
-      const startLine = line;
-      let s = "";
-      let j = i + 1;
-      for (;;) {
-        if (j >= n)
-          failAt(startLine, col, `unterminated string: expected a closing '"', found end of file`);
-        const c = text[j]!;
-        if (c === '"') break;
-        if (c === "\\" && j + 1 < n) {
-          const e = ESCAPES[text[j + 1]!];
-          s += e ?? c + text[j + 1]!;
-          j += 2;
-        } else {
-          s += c;
-          j++;
-        }
-      }
-      out.push({ kind: "string", text: s, line: startLine, column: col });
-      skipTo(j + 1);
+      const end = closingQuote(text, i);
+      if (end < 0)
+        failAt(line, col, `unterminated string: expected a closing '"', found end of file`);
+      out.push({ kind: "string", text: decodeEscapes(text.slice(i + 1, end)), line, column: col });
+      skipTo(end + 1);
     } else {
       let j = i + 1;
       while (j < n && !endsWord(text, j)) j++;
@@ -90,6 +76,19 @@ export function tokenizeBif(text: string, file?: string): Token[] {
   }
   out.push({ kind: "eof", text: "", line, column: i - lineStart + 1 });
   return out;
+}
+
+/** Index of the '"' closing the string that opens at `start`, or -1. */
+function closingQuote(text: string, start: number): number {
+  for (let j = start + 1; j < text.length; j++) {
+    if (text[j] === "\\") j++;
+    else if (text[j] === '"') return j;
+  }
+  return -1;
+}
+
+function decodeEscapes(raw: string): string {
+  return raw.replace(/\\(.)/gs, (m, c: string) => ESCAPES[c] ?? m);
 }
 
 function endsWord(text: string, j: number): boolean {
