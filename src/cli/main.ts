@@ -1,10 +1,58 @@
-/** bnformer command-line entry: dispatches to one module per command. */
-export async function main(argv: string[]): Promise<number> {
-  const [cmd] = argv;
-  if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
-    process.stdout.write("usage: bnformer <command> [options]\n");
+/**
+ * bnformer command-line entry: finds the command, parses its flags, runs it, and turns
+ * errors into a message on stderr and a non-zero exit code (1 for bad input or data, 2 for
+ * bad usage). Only src/cli touches argv, stdout and exit codes.
+ */
+import { BnformerError } from "../errors.ts";
+import { formatHelp, parseCommandArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+import type { CliIo } from "./io.ts";
+import { processIo } from "./io.ts";
+import { commands } from "./commands/index.ts";
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.def.name.length)) + 2;
+  return [
+    "bnformer: discrete Bayesian networks, in-context estimators, and transformers that simulate them",
+    "",
+    "usage: bnformer <command> [options]     (bnformer <command> --help for its options)",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.def.name.padEnd(width)}${c.def.summary}`),
+    "",
+  ].join("\n");
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(topHelp());
     return 0;
   }
-  process.stderr.write(`bnformer: unknown command "${cmd}"; run "bnformer --help"\n`);
-  return 2;
+  if (name === "--version" || name === "-v") {
+    io.out("bnformer 0.1.0\n");
+    return 0;
+  }
+  const cmd: Command | undefined = commands.find((c) => c.def.name === name);
+  if (!cmd) {
+    io.err(
+      `bnformer: unknown command "${name}"; commands: ${commands.map((c) => c.def.name).join(", ")}\n`,
+    );
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(cmd.def, rest);
+    if (args.help) {
+      io.out(formatHelp(cmd.def));
+      return 0;
+    }
+    return await cmd.run(args, io);
+  } catch (e) {
+    if (e instanceof BnformerError) {
+      io.err(`bnformer ${name}: ${e.message}\n`);
+      return e.code === "config" ? 2 : 1;
+    }
+    throw e;
+  }
 }

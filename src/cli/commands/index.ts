@@ -1,0 +1,19 @@
+/** Every CLI command, in the order `bnformer --help` lists them. */
+import type { Command } from "../command.ts";
+import { info } from "./info.ts";
+import { sample } from "./sample.ts";
+import { fit } from "./fit.ts";
+import { generate } from "./generate.ts";
+import { predict } from "./predict.ts";
+import { construct } from "./construct.ts";
+import { convert } from "./convert.ts";
+
+export const commands: readonly Command[] = [
+  info,
+  sample,
+  fit,
+  generate,
+  predict,
+  construct,
+  convert,
+];

@@ -1,0 +1,151 @@
+/**
+ * The --engine flag (and its companions) shared by generate, predict and explain:
+ * an estimator name, "construction" (the hand-built 2-layer transformer, run by the
+ * float64 reference executor) or "model:DIR" (a saved checkpoint directory).
+ */
+import type { OptionDef, Parsed } from "./args.ts";
+import { num, str } from "./args.ts";
+import { BnformerError } from "../errors.ts";
+import type { Structure } from "../bn/network.ts";
+import { variableIndex } from "../bn/network.ts";
+import { MISSING } from "../bn/dataset.ts";
+import type { EstimatorName } from "../estimate/index.ts";
+import { conditioningSet } from "../estimate/index.ts";
+import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-args.ts";
+import type { Engine } from "../model/engine.ts";
+import {
+  constructionEngine,
+  estimatorEngine,
+  transformerEngine,
+  constructionModel,
+} from "../model/engine.ts";
+import { loadConstruction } from "../model/checkpoint.ts";
+
+export const DEFAULT_EPS = 1e-6;
+
+export const engineOptions: Record<string, OptionDef> = {
+  engine: {
+    kind: "string",
+    default: "mle",
+    placeholder: `${ESTIMATORS.join("|")}|construction|model:DIR`,
+    help: "what computes the conditionals: an estimator, the constructed transformer, or a saved model",
+  },
+  ...estimatorOptions,
+  estimator: {
+    kind: "choice",
+    choices: ESTIMATORS,
+    help: "same as --engine with an estimator name",
+  },
+  eps: {
+    kind: "number",
+    min: 0,
+    exclusiveMin: true,
+    default: DEFAULT_EPS,
+    help: "construction: total-variation bound",
+  },
+  "max-context": {
+    kind: "int",
+    min: 1,
+    help: "construction: largest context the bound holds for (default: the context's row count)",
+  },
+};
+
+/** The engine named by --engine / --estimator, for contexts of `contextRows` rows. */
+export function engineFromArgs(args: Parsed, contextRows: number): Engine {
+  const name = engineName(args);
+  if ((ESTIMATORS as readonly string[]).includes(name)) {
+    return estimatorEngine(estimatorFromArgs(args, name as EstimatorName));
+  }
+  if (name === "construction") {
+    return constructionEngine({
+      eps: num(args, "eps")!,
+      maxContext: num(args, "max-context") ?? Math.max(1, contextRows),
+    });
+  }
+  if (name.startsWith("model:")) return modelEngine(name.slice("model:".length));
+  throw new BnformerError(
+    "config",
+    `--engine must be one of ${ESTIMATORS.join(", ")}, construction, model:DIR; got "${name}"`,
+  );
+}
+
+/** The engine name after reconciling --engine and --estimator. */
+export function engineName(args: Parsed): string {
+  const engine = str(args, "engine")!;
+  const estimator = str(args, "estimator");
+  if (estimator === undefined) return engine;
+  if (engine !== "mle" && engine !== estimator) {
+    throw new BnformerError(
+      "config",
+      `--engine ${engine} and --estimator ${estimator} disagree; give one of them`,
+    );
+  }
+  return estimator;
+}
+
+function modelEngine(dir: string): Engine {
+  if (dir.length === 0)
+    throw new BnformerError(
+      "config",
+      `--engine model:DIR needs a directory, e.g. model:runs/chain7`,
+    );
+  const c = loadConstruction(dir);
+  return transformerEngine(constructionModel(c), `model:${dir}`);
+}
+
+/** Which variables the engine conditions on for `target` (they must be given in a query). */
+export function conditioningVariables(
+  args: Parsed,
+  structure: Structure,
+  target: number,
+): number[] {
+  const name = engineName(args);
+  if (name === "naive") return conditioningSet(structure, target, "naive");
+  if (name === "marginal") return [];
+  return [...structure.parents[target]!];
+}
+
+/**
+ * A partial row from "A=a,B=b": state indices for the named variables, MISSING elsewhere.
+ * Errors name the unknown variable or state and list the valid ones.
+ */
+export function parseGiven(structure: Structure, text: string | undefined): Uint8Array {
+  const row = new Uint8Array(structure.variables.length).fill(MISSING);
+  if (text === undefined || text.trim() === "") return row;
+  for (const part of text.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq < 0)
+      throw new BnformerError("config", `--given: expected VAR=STATE, got "${part.trim()}"`);
+    const name = part.slice(0, eq).trim();
+    const state = part.slice(eq + 1).trim();
+    const v = variableIndex(structure, name);
+    const k = structure.variables[v]!.states.indexOf(state);
+    if (k < 0) {
+      throw new BnformerError(
+        "config",
+        `--given: variable "${name}" has no state "${state}" (states: ${structure.variables[v]!.states.join(", ")})`,
+      );
+    }
+    if (row[v] !== MISSING) throw new BnformerError("config", `--given: "${name}" is given twice`);
+    row[v] = k;
+  }
+  return row;
+}
+
+/** Throws unless every variable the engine conditions on for `target` is given. */
+export function requireConditioning(
+  args: Parsed,
+  structure: Structure,
+  target: number,
+  row: Uint8Array,
+): void {
+  const need = conditioningVariables(args, structure, target).filter((v) => row[v] === MISSING);
+  if (need.length > 0) {
+    const names = need.map((v) => structure.variables[v]!.name);
+    throw new BnformerError(
+      "config",
+      `--given must set ${names.join(", ")}: the ${engineName(args)} estimate of ` +
+        `"${structure.variables[target]!.name}" conditions on ${need.length > 1 ? "them" : "it"}`,
+    );
+  }
+}

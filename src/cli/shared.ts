@@ -1,0 +1,101 @@
+/** Flags and loading steps that several commands share: one definition each. */
+import type { OptionDef, Parsed } from "./args.ts";
+import { flag, str } from "./args.ts";
+import type { Network, Structure } from "../bn/network.ts";
+import type { Dataset } from "../bn/dataset.ts";
+import { loadNetwork, loadStructure } from "../bn/network-file.ts";
+import { loadCsv } from "../bn/csv.ts";
+import { assertNotAnInput } from "../files.ts";
+
+export const renormalizeOption: Record<string, OptionDef> = {
+  renormalize: {
+    kind: "boolean",
+    help: "rescale CPT rows whose sums are off by at most 1e-4 (BIF rounding)",
+  },
+};
+
+/** Flags for reading a CSV/TSV data file against a structure. */
+export const dataOptions: Record<string, OptionDef> = {
+  separator: {
+    kind: "choice",
+    choices: ["auto", ",", "tab", ";", "space"],
+    default: "auto",
+    help: "cell separator",
+  },
+  "cell-coding": {
+    kind: "choice",
+    choices: ["names", "one-based", "zero-based"],
+    default: "names",
+    help: "cells are state names, or 1-based / 0-based indices into each variable's declared states",
+  },
+  "ignore-columns": {
+    kind: "string",
+    placeholder: "A,B",
+    help: "comma-separated columns to skip (e.g. INT)",
+  },
+  "unknown-columns": {
+    kind: "choice",
+    choices: ["error", "ignore"],
+    default: "error",
+    help: "what to do with columns that are not variables of the network",
+  },
+  "undeclared-states": {
+    kind: "choice",
+    choices: ["error", "missing"],
+    default: "error",
+    help: "what to do with a cell whose state the network does not declare",
+  },
+};
+
+const SEPARATORS: Record<string, "auto" | "," | "\t" | ";" | " "> = {
+  auto: "auto",
+  ",": ",",
+  tab: "\t",
+  ";": ";",
+  space: " ",
+};
+
+/** Reads a data file with the flags of `dataOptions`. */
+export function loadDataArg(path: string, structure: Structure, args: Parsed): Dataset {
+  const ignore = str(args, "ignore-columns");
+  return loadCsv(path, structure, {
+    separator: SEPARATORS[str(args, "separator") ?? "auto"]!,
+    cellCoding: str(args, "cell-coding") as "names" | "one-based" | "zero-based",
+    ignoreColumns: ignore ? ignore.split(",").map((s) => s.trim()) : [],
+    unknownColumns: str(args, "unknown-columns") as "error" | "ignore",
+    undeclaredStates: str(args, "undeclared-states") as "error" | "missing",
+  });
+}
+
+/** The separator to write with: tab for .tsv/.txt outputs, comma otherwise. */
+export function separatorForOutput(path: string): "," | "\t" {
+  return /\.(tsv|txt)$/i.test(path) ? "\t" : ",";
+}
+
+export function loadNetworkArg(path: string, args: Parsed): Network {
+  return loadNetwork(path, { renormalize: flag(args, "renormalize") });
+}
+
+export function loadStructureArg(path: string): Structure {
+  return loadStructure(path);
+}
+
+/** Refuses an output path that is one of the inputs; returns the output path. */
+export function checkedOutput(out: string, inputs: readonly string[]): string {
+  assertNotAnInput(out, inputs);
+  return out;
+}
+
+/** Left-aligned text table. */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}

@@ -1,0 +1,9 @@
+/** In-context estimators: counting, MLE and Bayesian estimators, the unseen policy, generation. */
+export * from "./policy.ts";
+export * from "./options.ts";
+export * from "./counts.ts";
+export * from "./estimators.ts";
+export * from "./posterior.ts";
+export * from "./batch.ts";
+export * from "./backoff.ts";
+export * from "./generate.ts";
