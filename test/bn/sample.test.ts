@@ -1,0 +1,203 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { Network, Structure } from "../../src/bn/network.ts";
+import { topologicalOrder, validateNetwork } from "../../src/bn/network.ts";
+import { parentConfigCount, parentConfigIndex } from "../../src/bn/cpt.ts";
+import type { Dataset } from "../../src/bn/dataset.ts";
+import { createRng, sampleCategorical } from "../../src/bn/rng.ts";
+import type { Rng } from "../../src/bn/rng.ts";
+import { paperGraph, sachsGraph } from "../../src/bn/families.ts";
+import { networkFromBatch, sampleCptBatch } from "../../src/bn/priors.ts";
+import type { CptPrior } from "../../src/bn/priors.ts";
+import { batchRows, sampleBatch, sampleRows } from "../../src/bn/sample.ts";
+
+const yn = ["yes", "no"];
+const v = (name: string, states = yn) => ({ name, states });
+
+// The asia network (Lauritzen & Spiegelhalter 1988) written inline; "either" is a
+// deterministic OR, so it has rows with probability 0 and 1.
+const ASIA: Network = validateNetwork({
+  name: "asia",
+  variables: ["asia", "tub", "smoke", "lung", "bronc", "either", "xray", "dysp"].map((n) => v(n)),
+  parents: [[], [0], [], [2], [2], [1, 3], [5], [4, 5]],
+  cpts: [
+    [0.01, 0.99],
+    [0.05, 0.95, 0.01, 0.99],
+    [0.5, 0.5],
+    [0.1, 0.9, 0.01, 0.99],
+    [0.6, 0.4, 0.3, 0.7],
+    [1, 0, 1, 0, 1, 0, 0, 1],
+    [0.98, 0.02, 0.05, 0.95],
+    [0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.1, 0.9],
+  ].map((t) => Float64Array.from(t)),
+});
+
+// Variables listed children first (not topological), 3 states, a zero in the middle of a row.
+const MIXED: Network = validateNetwork({
+  name: "mixed",
+  variables: [
+    v("harvest", ["poor", "fair", "good"]),
+    v("weather", ["sun", "cloud", "rain"]),
+    v("frost"),
+  ],
+  parents: [[1, 2], [], [1]],
+  cpts: [
+    [0.1, 0.3, 0.6, 0.5, 0.5, 0, 0.2, 0.2, 0.6, 0.7, 0.3, 0, 0.3, 0, 0.7, 0.9, 0.1, 0],
+    [0.5, 0.3, 0.2],
+    [0.2, 0.8, 0.4, 0.6, 0, 1],
+  ].map((t) => Float64Array.from(t)),
+});
+
+/** z-score of every (variable, parent config, state) cell seen at least `minCount` times. */
+function conditionalZScores(net: Network, d: Dataset, minCount: number): number[] {
+  const zs: number[] = [];
+  net.variables.forEach((variable, t) => {
+    const k = variable.states.length;
+    const configs = parentConfigCount(net, t);
+    const counts = new Float64Array(configs * k);
+    for (let r = 0; r < d.rows; r++) {
+      const row = d.data.subarray(r * d.vars, (r + 1) * d.vars);
+      counts[parentConfigIndex(net, t, row) * k + row[t]!]!++;
+    }
+    for (let c = 0; c < configs; c++) {
+      let n = 0;
+      for (let x = 0; x < k; x++) n += counts[c * k + x]!;
+      if (n < minCount) continue;
+      for (let x = 0; x < k; x++) {
+        const p = net.cpts[t]![c * k + x]!;
+        const f = counts[c * k + x]! / n;
+        if (p === 0 || p === 1)
+          assert.equal(f, p, `${variable.name} config ${c} state ${x} is certain`);
+        else zs.push((f - p) / Math.sqrt((p * (1 - p)) / n));
+      }
+    }
+  });
+  return zs;
+}
+
+// Each frequency is within 5 standard errors of its probability: with ~40 cells per test a
+// correct sampler fails with probability ~2e-5 (and seeds are fixed, so outcomes are fixed).
+const MAX_Z = 5;
+// A config must be seen 100 times before its frequencies are tested: the normal
+// approximation behind MAX_Z is poor for fewer.
+const MIN_COUNT = 100;
+
+test("empirical conditional frequencies match the CPTs (asia, 200,000 rows)", () => {
+  const d = sampleRows(createRng(1), ASIA, 200_000);
+  assert.equal(d.vars, 8);
+  assert.equal(d.rows, 200_000);
+  const zs = conditionalZScores(ASIA, d, MIN_COUNT);
+  // Every uncertain cell: 2 + 4 + 2 + 4 + 4 + 4 + 8 (either is certain, checked exactly).
+  assert.equal(zs.length, 28);
+  for (const z of zs) assert.ok(Math.abs(z) < MAX_Z, `z = ${z}`);
+});
+
+test("variables listed out of topological order, 3 states and zero entries sample correctly", () => {
+  const d = sampleRows(createRng(2), MIXED, 100_000);
+  const zs = conditionalZScores(MIXED, d, MIN_COUNT);
+  // 21 uncertain cells, less harvest's 2 at (rain, frost yes), a config that never occurs.
+  assert.equal(zs.length, 19);
+  for (const z of zs) assert.ok(Math.abs(z) < MAX_Z, `z = ${z}`);
+});
+
+/** Plain ancestral sampling with sampleCategorical: the definition the sampler must meet. */
+function naiveRows(rng: Rng, net: Network, n: number): Uint8Array {
+  const order = topologicalOrder(net);
+  const out = new Uint8Array(n * net.variables.length);
+  for (let r = 0; r < n; r++) {
+    const row = out.subarray(r * net.variables.length, (r + 1) * net.variables.length);
+    for (const t of order) {
+      const k = net.variables[t]!.states.length;
+      row[t] = sampleCategorical(rng, net.cpts[t]!, parentConfigIndex(net, t, row) * k, k);
+    }
+  }
+  return out;
+}
+
+test("one uniform per cell in topological order: binary rows equal sampleCategorical's", () => {
+  const a = createRng(3);
+  const b = createRng(3);
+  assert.deepEqual(sampleRows(a, ASIA, 5000).data, naiveRows(b, ASIA, 5000));
+  assert.equal(a.next(), b.next(), "both consumed exactly rows x variables uniforms");
+  const c = createRng(4);
+  sampleRows(c, MIXED, 1000);
+  const fresh = createRng(4);
+  for (let i = 0; i < 3000; i++) fresh.next();
+  assert.equal(c.next(), fresh.next());
+});
+
+test("the same seed gives the same rows; another seed other rows", () => {
+  assert.deepEqual(sampleRows(createRng(5), MIXED, 500), sampleRows(createRng(5), MIXED, 500));
+  assert.notDeepEqual(sampleRows(createRng(5), MIXED, 500), sampleRows(createRng(6), MIXED, 500));
+  assert.deepEqual(sampleRows(createRng(5), MIXED, 0), {
+    vars: 3,
+    rows: 0,
+    data: new Uint8Array(0),
+  });
+});
+
+const SACHS = sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8"));
+const BATCH_CASES: [string, Structure, CptPrior][] = [
+  ["general5, U(0.1, 0.9)", paperGraph("general5"), { kind: "uniform", low: 0.1, high: 0.9 }],
+  ["Sachs, Dirichlet(1)", SACHS, { kind: "dirichlet", alpha: 1 }],
+];
+
+test("batch set s equals sampleRows(rng.fork(s), set s) whatever the number of sets", () => {
+  for (const [label, s, prior] of BATCH_CASES) {
+    const cpts = sampleCptBatch(createRng(7), s, prior, 6);
+    const rng = createRng(8);
+    const batch = sampleBatch(rng, s, cpts, 40);
+    assert.deepEqual(batch.shape, [6, 40, s.variables.length]);
+    const fewer = sampleBatch(
+      rng,
+      s,
+      { sets: 2, cpts: cpts.cpts.map((c) => c.subarray(0, c.length / 3)) },
+      40,
+    );
+    for (let set = 0; set < 6; set++) {
+      const alone = sampleRows(rng.fork(set), networkFromBatch(s, cpts, set), 40);
+      assert.deepEqual(batchRows(batch, set), alone, `${label} set ${set}`);
+      if (set < 2) assert.deepEqual(batchRows(fewer, set), alone, `${label} set ${set} of 2`);
+    }
+  }
+});
+
+// Pooled over all sets, the z-scores of a correct sampler are ~N(0, 1): mean z^2 near 1
+// (sd ~ sqrt(2 / count) <= 0.03 here; tolerance 0.15 is 5 of those) and no |z| >= 6
+// (probability ~2e-9 per cell).
+test("batched rows match each set's own CPTs (z-scores pooled over 200 sets)", () => {
+  for (const [label, s, prior] of BATCH_CASES) {
+    const cpts = sampleCptBatch(createRng(9), s, prior, 200);
+    const batch = sampleBatch(createRng(10), s, cpts, 1000);
+    const zs: number[] = [];
+    for (let set = 0; set < 200; set++) {
+      zs.push(
+        ...conditionalZScores(networkFromBatch(s, cpts, set), batchRows(batch, set), MIN_COUNT),
+      );
+    }
+    assert.ok(zs.length >= 2000, `${label}: only ${zs.length} cells tested`);
+    const meanSq = zs.reduce((a, z) => a + z * z, 0) / zs.length;
+    assert.ok(Math.abs(meanSq - 1) < 0.15, `${label}: mean z^2 = ${meanSq}`);
+    for (const z of zs) assert.ok(Math.abs(z) < 6, `${label}: z = ${z}`);
+  }
+});
+
+test("bad CPT sizes and counts are rejected with the variable named", () => {
+  const broken = { ...ASIA, cpts: ASIA.cpts.map((c, i) => (i === 3 ? c.subarray(0, 2) : c)) };
+  assert.throws(
+    () => sampleRows(createRng(0), broken, 10),
+    /cpt > lung: CPT has 2 entries; expected 4/,
+  );
+  assert.throws(
+    () => sampleRows(createRng(0), ASIA, -1),
+    /number of rows must be an integer >= 0, got -1/,
+  );
+  const g = paperGraph("chain5");
+  const cpts = sampleCptBatch(createRng(0), g, { kind: "beta", alpha: 1 }, 3);
+  assert.throws(
+    () => sampleBatch(createRng(0), g, { sets: 4, cpts: cpts.cpts }, 5),
+    /expected 8 \(4 set\(s\) x 2\)/,
+  );
+  assert.throws(() => batchRows(sampleBatch(createRng(0), g, cpts, 5), 3), /set 3 is out of range/);
+});
