@@ -7,8 +7,10 @@ import { generate } from "./generate.ts";
 import { predict } from "./predict.ts";
 import { construct } from "./construct.ts";
 import { convert } from "./convert.ts";
+import { demo } from "./demo.ts";
 
 export const commands: readonly Command[] = [
+  demo,
   info,
   sample,
   fit,
