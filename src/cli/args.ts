@@ -131,6 +131,8 @@ function convert(cmd: string, name: string, o: OptionDef, given: string | boolea
   return x;
 }
 
+const MAX_FLAG_COLUMN = 30;
+
 /** The --help text of a command, generated from its option table. */
 export function formatHelp(def: CommandDef): string {
   const lines = [`${def.summary}`, "", `usage: ${def.usage}`, "", "options:"];
@@ -149,8 +151,12 @@ export function formatHelp(def: CommandDef): string {
     return [flag, o.help + (extra ? ` (${extra})` : "")] as const;
   });
   entries.push(["-h, --help", "show this help"]);
-  const width = Math.max(...entries.map(([f]) => f.length)) + 2;
-  for (const [f, h] of entries) lines.push(`  ${f.padEnd(width)}${h}`);
+  // Long flags put their help on the next line so one wide flag does not push every column.
+  const width = Math.min(MAX_FLAG_COLUMN, Math.max(...entries.map(([f]) => f.length)) + 2);
+  for (const [f, h] of entries) {
+    if (f.length + 2 <= width) lines.push(`  ${f.padEnd(width)}${h}`);
+    else lines.push(`  ${f}`, `  ${"".padEnd(width)}${h}`);
+  }
   if (def.examples?.length) lines.push("", "examples:", ...def.examples.map((e) => `  ${e}`));
   return lines.join("\n") + "\n";
 }
