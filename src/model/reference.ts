@@ -158,29 +158,50 @@ function mlpSublayer(
   for (let i = 0; i < h.length; i++) h[i] += m[i]!;
 }
 
-function checkInputs(
-  spec: TransformerSpec,
-  w: TransformerWeights,
-  tokens: Float64Array,
-  T: number,
-): void {
+function checkModel(spec: TransformerSpec, w: TransformerWeights): void {
   validateSpec(spec);
   validateWeights(spec, w);
   for (const [name, t] of flattenWeights(w)) {
     // Finite weights make skipping zero inputs in `linear` exact (0 * w = 0).
-    if (!t.data.every(Number.isFinite)) {
-      throw new BnformerError("spec", `weight "${name}" has a non-finite value`, {
-        path: [name],
-      });
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i]!)) {
+        throw new BnformerError("spec", `weight "${name}" has a non-finite value`, {
+          path: [name],
+        });
+      }
     }
   }
-  if (tokens.length !== T * spec.inputDim) {
-    throw new BnformerError(
-      "spec",
-      `tokens have ${tokens.length} values; expected ${T} tokens x inputDim ${spec.inputDim} = ${T * spec.inputDim}`,
-      { path: ["tokens"] },
-    );
+}
+
+function checkTokens(spec: TransformerSpec, tokens: Float64Array, T: number): void {
+  const I = spec.inputDim;
+  if (!Number.isInteger(T) || tokens.length !== T * I) {
+    const expected = Number.isInteger(T)
+      ? `expected ${T} tokens x inputDim ${I} = ${T * I}`
+      : `expected a multiple of inputDim ${I}`;
+    throw new BnformerError("spec", `tokens have ${tokens.length} values; ${expected}`, {
+      path: ["tokens"],
+    });
   }
+}
+
+/** sum_e a[ao + e] b[bo + e] for e < n. */
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
+  let d = 0;
+  for (let e = 0; e < n; e++) d += a[ao + e]! * b[bo + e]!;
+  return d;
+}
+
+/** y[yo + e] += w x[xo + e] for e < n. */
+function axpy(
+  w: number,
+  x: Float64Array,
+  xo: number,
+  y: Float64Array,
+  yo: number,
+  n: number,
+): void {
+  for (let e = 0; e < n; e++) y[yo + e] += w * x[xo + e]!;
 }
 
 /** Softmax of s[0..n) in place, maximum subtracted first. */
@@ -214,7 +235,8 @@ export function forwardReference(
   opts: ForwardOptions = {},
 ): ForwardResult {
   const T = kinds.length;
-  checkInputs(spec, weights, tokens, T);
+  checkModel(spec, weights);
+  checkTokens(spec, tokens, T);
   const run = runTokens(spec, weights, tokens, kinds, opts.keepAttention ?? true, null);
   return { outputs: readout(spec, weights, run.h, kinds), attention: run.attention };
 }
@@ -260,18 +282,11 @@ function runTokens(
       for (let i = 0; i < T; i++) {
         const js = allowed[i]!;
         const qo = i * HE + hd * E;
-        for (let a = 0; a < js.length; a++) {
-          const ko = js[a]! * HE + hd * E;
-          let dot = 0;
-          for (let e = 0; e < E; e++) dot += q[qo + e]! * k[ko + e]!;
-          s[a] = dot * scale;
-        }
+        for (let a = 0; a < js.length; a++) s[a] = dot(q, qo, k, js[a]! * HE + hd * E, E) * scale;
         softmaxInPlace(s, js.length);
         for (let a = 0; a < js.length; a++) {
-          const wgt = s[a]!;
-          if (att) att[(hd * T + i) * T + js[a]!] = wgt;
-          const vo = js[a]! * HE + hd * E;
-          for (let e = 0; e < E; e++) ctx[qo + e] += wgt * v[vo + e]!;
+          if (att) att[(hd * T + i) * T + js[a]!] = s[a]!;
+          axpy(s[a]!, v, js[a]! * HE + hd * E, ctx, qo, E);
         }
       }
     }
@@ -299,9 +314,13 @@ function readout(
   return linear(x, rows.length, w.out.w, w.out.b); // (Q, O)
 }
 
-/** A context run once: its per-layer keys and values, reusable by any number of queries. */
+/**
+ * A context run once: its per-layer keys and values, reusable by any number of queries.
+ * It belongs to the spec and weights (the same objects) it was prepared with.
+ */
 export interface ContextCache {
   readonly spec: TransformerSpec;
+  readonly weights: TransformerWeights;
   /** Context tokens N. */
   readonly n: number;
   readonly layers: readonly LayerKV[];
@@ -314,11 +333,12 @@ export function prepareContext(
   tokens: Float64Array,
 ): ContextCache {
   const N = tokens.length / spec.inputDim;
-  checkInputs(spec, weights, tokens, N);
+  checkModel(spec, weights);
+  checkTokens(spec, tokens, N);
   const kinds = new Uint8Array(N).fill(TOKEN_CONTEXT);
   const layers: LayerKV[] = [];
   runTokens(spec, weights, tokens, kinds, false, layers);
-  return { spec, n: N, layers };
+  return { spec, weights, n: N, layers };
 }
 
 /**
@@ -333,12 +353,15 @@ export function forwardQueries(
   queries: Float64Array,
 ): ForwardResult {
   const Q = queries.length / spec.inputDim;
-  checkInputs(spec, weights, queries, Q);
-  if (cache.spec !== spec && JSON.stringify(cache.spec) !== JSON.stringify(spec)) {
-    throw new BnformerError("spec", "the context cache was prepared for another spec", {
-      path: ["cache"],
-    });
+  // The model was validated by prepareContext; only the same objects may use the cache.
+  if (cache.spec !== spec || cache.weights !== weights) {
+    throw new BnformerError(
+      "spec",
+      "the context cache was prepared with another spec or other weights",
+      { path: ["cache"] },
+    );
   }
+  checkTokens(spec, queries, Q);
   const N = cache.n;
   const D = spec.dModel;
   const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
@@ -360,20 +383,12 @@ export function forwardQueries(
       for (let i = 0; i < Q; i++) {
         const s = att.subarray((hd * Q + i) * (N + 1), (hd * Q + i + 1) * (N + 1));
         const qo = i * HE + hd * E;
-        for (let j = 0; j <= N; j++) {
-          const K = j < N ? ck : k;
-          const ko = j < N ? j * HE + hd * E : qo;
-          let dot = 0;
-          for (let e = 0; e < E; e++) dot += q[qo + e]! * K[ko + e]!;
-          s[j] = dot * scale;
-        }
+        // Keys in token order: the N context tokens, then the query itself.
+        for (let j = 0; j < N; j++) s[j] = dot(q, qo, ck, j * HE + hd * E, E) * scale;
+        s[N] = dot(q, qo, k, qo, E) * scale;
         softmaxInPlace(s, N + 1);
-        for (let j = 0; j <= N; j++) {
-          const wgt = s[j]!;
-          const V = j < N ? cv : v;
-          const vo = j < N ? j * HE + hd * E : qo;
-          for (let e = 0; e < E; e++) ctx[qo + e] += wgt * V[vo + e]!;
-        }
+        for (let j = 0; j < N; j++) axpy(s[j]!, cv, j * HE + hd * E, ctx, qo, E);
+        axpy(s[N]!, v, qo, ctx, qo, E);
       }
     }
     attention.push(att);

@@ -47,7 +47,12 @@ export function randomNetwork(
     };
     parents[idx] = topoParents[v]!.map((p) => perm[p]!);
   }
-  const structure: Structure = { name: "random", variables, parents };
+  return withRandomCpts(rng, { name: "random", variables, parents }, alpha);
+}
+
+/** The structure with every CPT row drawn from Dirichlet(alpha, ..., alpha). */
+export function withRandomCpts(rng: Rng, structure: Structure, alpha: number): Network {
+  const { variables, parents } = structure;
   const cpts = variables.map((vr, v) => {
     const k = vr.states.length;
     const configs = parents[v]!.reduce((n, p) => n * variables[p]!.states.length, 1);

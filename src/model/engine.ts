@@ -1,0 +1,192 @@
+/**
+ * Engines: what answers "distribution of `target` given this partial row" on a context.
+ * An engine binds to a structure and a context and returns a `Conditional`, the function
+ * `generateRows` (src/estimate/generate.ts) draws from; so the same seed gives the same
+ * rows from any two engines whose probabilities agree (docs/construction.md, "Generation").
+ *
+ * - `estimatorEngine` / "mle": the counting estimators (contextConditional).
+ * - `transformerEngine`: any spec + weights run by the float64 reference executor; the
+ *   context is encoded and run once (prepareContext) and each call costs one query token.
+ * - `constructionEngine`: the constructed transformer of construction.ts.
+ * `explainQuery` returns what `bnformer explain` shows: the layer-2 attention of one query.
+ */
+import { BnformerError } from "../errors.ts";
+import type { Structure } from "../bn/network.ts";
+import type { Dataset } from "../bn/dataset.ts";
+import type { Conditional } from "../estimate/generate.ts";
+import { contextConditional } from "../estimate/generate.ts";
+import type { EstimatorOptions } from "../estimate/options.ts";
+import type { BackoffSupport } from "../estimate/backoff.ts";
+import { backoffSupport } from "../estimate/backoff.ts";
+import type { TransformerSpec, TransformerWeights } from "./spec.ts";
+import type { EncodingOptions, TokenLayout } from "./encoding.ts";
+import { encodeContext, encodeQueries, tokenLayout } from "./encoding.ts";
+import type { ContextCache } from "./reference.ts";
+import { forwardQueries, prepareContext } from "./reference.ts";
+import type { Construction, ConstructionOptions } from "./construction.ts";
+import { construct } from "./construction.ts";
+
+/** Something that answers conditionals on a context. */
+export interface Engine {
+  readonly name: string;
+  /** The conditional of this engine on `context` over `structure`. */
+  bind(structure: Structure, context: Dataset): Conditional;
+}
+
+/** The counting estimator engine (default: in-context MLE with the default unseen policy). */
+export function estimatorEngine(opts: EstimatorOptions = { estimator: "mle" }): Engine {
+  return {
+    name: opts.estimator,
+    bind: (structure, context) => contextConditional(structure, context, opts),
+  };
+}
+
+/** A transformer to run: spec, weights, and how its tokens are encoded. */
+export interface TransformerModel {
+  structure: Structure;
+  spec: TransformerSpec;
+  weights: TransformerWeights;
+  encoding?: EncodingOptions;
+  /**
+   * true: one context encoding without a target mark serves every target (needs
+   * contextVisible "all"); false (default): the context is encoded per target, marked.
+   */
+  shareContext?: boolean;
+  /** Refuse contexts longer than this (the construction's guarantee stops there). */
+  maxContext?: number;
+}
+
+function sameStructure(a: Structure, b: Structure): boolean {
+  return (
+    a.variables.length === b.variables.length &&
+    a.variables.every((v, i) => v.states.length === b.variables[i]!.states.length) &&
+    a.parents.every((ps, i) => ps.join(",") === b.parents[i]!.join(","))
+  );
+}
+
+/** The float64 reference executor as an engine; outputs are restricted to the target's states. */
+export function transformerEngine(model: TransformerModel, name = "transformer"): Engine {
+  const layout = tokenLayout(model.structure);
+  const share = model.shareContext ?? false;
+  if (share && (model.encoding?.contextVisible ?? "all") !== "all") {
+    throw new BnformerError("config", 'shareContext needs contextVisible "all"', {
+      path: ["shareContext"],
+    });
+  }
+  return {
+    name,
+    bind(structure, context) {
+      if (!sameStructure(structure, model.structure)) {
+        throw new BnformerError(
+          "config",
+          `the model was built for network "${model.structure.name}", not for "${structure.name}" (variables, states or parents differ)`,
+          { path: ["structure"] },
+        );
+      }
+      if (model.maxContext !== undefined && context.rows > model.maxContext) {
+        throw new BnformerError(
+          "config",
+          `the context has ${context.rows} rows; this model's guarantee holds up to maxContext = ${model.maxContext}; build it with a larger maxContext`,
+          { path: ["maxContext"] },
+        );
+      }
+      const caches = new Map<number, ContextCache>();
+      const cacheFor = (target: number): ContextCache => {
+        const key = share ? -1 : target;
+        let cache = caches.get(key);
+        if (!cache) {
+          const tokens = encodeContext(layout, context, model.encoding ?? {}, key);
+          cache = prepareContext(model.spec, model.weights, tokens);
+          caches.set(key, cache);
+        }
+        return cache;
+      };
+      return (target, partialRow) => runQuery(model, layout, cacheFor(target), target, partialRow);
+    },
+  };
+}
+
+function runQuery(
+  model: TransformerModel,
+  layout: TokenLayout,
+  cache: ContextCache,
+  target: number,
+  row: ArrayLike<number>,
+): Float64Array {
+  const tokens = encodeQueries(layout, [{ row, target }]);
+  const { outputs } = forwardQueries(model.spec, model.weights, cache, tokens);
+  const k = layout.cards[target]!;
+  const p = Float64Array.from(outputs.subarray(0, k));
+  if (model.spec.output === "logits") {
+    // Softmax over the target's own states only.
+    let max = -Infinity;
+    for (const x of p) max = Math.max(max, x);
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += p[i] = Math.exp(p[i]! - max);
+    for (let i = 0; i < k; i++) p[i]! /= sum;
+  }
+  return p;
+}
+
+/** The constructed transformer as an engine (built here from options, or given). */
+export function constructionEngine(source: ConstructionOptions | Construction): Engine {
+  const cache = new Map<Structure, Construction>();
+  const get = (structure: Structure): Construction => {
+    if ("spec" in source) return source;
+    let c = cache.get(structure);
+    if (!c) cache.set(structure, (c = construct(structure, source)));
+    return c;
+  };
+  return {
+    name: "construction",
+    bind(structure, context) {
+      const c = get(structure);
+      return transformerEngine(constructionModel(c), "construction").bind(structure, context);
+    },
+  };
+}
+
+/** A construction as a TransformerModel (one shared, unmarked context encoding). */
+export function constructionModel(c: Construction): TransformerModel {
+  return {
+    structure: c.structure,
+    spec: c.spec,
+    weights: c.weights,
+    encoding: { contextVisible: "all" },
+    shareContext: true,
+    maxContext: c.params.maxContext,
+  };
+}
+
+/** One query explained: the model's distribution, its layer-2 attention and the back-off rows. */
+export interface QueryExplanation {
+  /** The construction's distribution over the target's states. */
+  distribution: Float64Array;
+  /** Layer-2 attention of the query on each context row (length N). */
+  weights: Float64Array;
+  /** Layer-2 attention of the query on itself. */
+  selfWeight: number;
+  /** The back-off estimate and the rows it averages (what the attention should pick). */
+  support: BackoffSupport;
+}
+
+/** Runs one query through the construction and returns its last layer's attention. */
+export function explainQuery(
+  c: Construction,
+  context: Dataset,
+  row: ArrayLike<number>,
+  target: number,
+): QueryExplanation {
+  const ctx = encodeContext(c.layout, context, { contextVisible: "all" });
+  const cache = prepareContext(c.spec, c.weights, ctx);
+  const tokens = encodeQueries(c.layout, [{ row, target }]);
+  const { outputs, attention } = forwardQueries(c.spec, c.weights, cache, tokens);
+  const N = context.rows;
+  const last = attention[attention.length - 1]!; // (H = 1, Q = 1, N + 1)
+  return {
+    distribution: Float64Array.from(outputs.subarray(0, c.layout.cards[target]!)),
+    weights: Float64Array.from(last.subarray(0, N)),
+    selfWeight: last[N]!,
+    support: backoffSupport(c.structure, context, target, row),
+  };
+}
