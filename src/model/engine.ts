@@ -114,7 +114,9 @@ function runQuery(
   row: ArrayLike<number>,
 ): Float64Array {
   const tokens = encodeQueries(layout, [{ row, target }]);
-  const { outputs } = forwardQueries(model.spec, model.weights, cache, tokens);
+  const { outputs } = forwardQueries(model.spec, model.weights, cache, tokens, {
+    keepAttention: false,
+  });
   const k = layout.cards[target]!;
   const p = Float64Array.from(outputs.subarray(0, k));
   if (model.spec.output === "logits") {

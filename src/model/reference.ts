@@ -18,6 +18,7 @@ import type { LayerNormWeights, Tensor, TransformerSpec, TransformerWeights } fr
 import {
   LAYER_NORM_EPS,
   TOKEN_CONTEXT,
+  TOKEN_PAD,
   TOKEN_QUERY,
   attends,
   flattenWeights,
@@ -33,9 +34,12 @@ export interface ForwardResult {
   attention: Float64Array[];
 }
 
-/** Options of `forwardReference`. */
+/** Options of `forwardReference` and `forwardQueries`. */
 export interface ForwardOptions {
-  /** Keep the (H, T, T) attention maps (default true); false saves memory on long inputs. */
+  /**
+   * Keep the attention maps (default true). false saves memory and skips the heads whose
+   * rows of Wo are all zero (they add exactly nothing); the outputs are the same bits.
+   */
   keepAttention?: boolean;
 }
 
@@ -204,6 +208,17 @@ function axpy(
   for (let e = 0; e < n; e++) y[yo + e] += w * x[xo + e]!;
 }
 
+/**
+ * True when head `hd`'s rows of Wo (H E, D) are all zero: the head then adds exactly
+ * nothing, and its attention is computed only when the maps are kept.
+ */
+function silentHead(wo: Tensor, hd: number, E: number): boolean {
+  const D = wo.shape[1]!;
+  const data = wo.data;
+  for (let i = hd * E * D; i < (hd + 1) * E * D; i++) if (data[i] !== 0) return false;
+  return true;
+}
+
 /** Softmax of s[0..n) in place, maximum subtracted first. */
 function softmaxInPlace(s: Float64Array, n: number): void {
   let max = -Infinity;
@@ -241,6 +256,40 @@ export function forwardReference(
   return { outputs: readout(spec, weights, run.h, kinds), attention: run.attention };
 }
 
+/**
+ * The keys each token may attend to, in token order: `attends` (spec.ts) evaluated once.
+ * Context tokens see exactly the context tokens, so they share one list.
+ */
+function allowedKeys(kinds: Uint8Array): Int32Array[] {
+  const T = kinds.length;
+  const ctx: number[] = [];
+  for (let j = 0; j < T; j++) if (kinds[j] === TOKEN_CONTEXT) ctx.push(j);
+  const contextKeys = Int32Array.from(ctx);
+  const out: Int32Array[] = [];
+  for (let i = 0; i < T; i++) {
+    let keys: Int32Array;
+    if (kinds[i] === TOKEN_CONTEXT) keys = contextKeys;
+    else if (kinds[i] === TOKEN_PAD) keys = Int32Array.of(i);
+    else {
+      // Context tokens before i, i itself, context tokens after i.
+      let before = 0;
+      while (before < ctx.length && ctx[before]! < i) before++;
+      keys = new Int32Array(ctx.length + 1);
+      keys.set(contextKeys.subarray(0, before));
+      keys[before] = i;
+      keys.set(contextKeys.subarray(before), before + 1);
+    }
+    out.push(keys);
+  }
+  // The shortcut must agree with the mask's one definition.
+  for (let i = 0; i < T; i += Math.max(1, T >> 4)) {
+    let n = 0;
+    for (let j = 0; j < T; j++) if (attends(kinds, i, j)) n++;
+    if (n !== out[i]!.length) throw new Error(`allowedKeys: mask mismatch at token ${i}`);
+  }
+  return out;
+}
+
 function runTokens(
   spec: TransformerSpec,
   w: TransformerWeights,
@@ -253,13 +302,7 @@ function runTokens(
   const D = spec.dModel;
   const h = linear(tokens, T, w.embed.w, w.embed.b); // (T, D)
   const attention: Float64Array[] = [];
-  // Allowed keys of each token, in token order (the mask, computed once).
-  const allowed: Int32Array[] = [];
-  for (let i = 0; i < T; i++) {
-    const js: number[] = [];
-    for (let j = 0; j < T; j++) if (attends(kinds, i, j)) js.push(j);
-    allowed.push(Int32Array.from(js));
-  }
+  const allowed = allowedKeys(kinds);
   spec.layers.forEach((ls, l) => {
     const lw = w.layers[l]!;
     const H = ls.heads;
@@ -279,6 +322,7 @@ function runTokens(
     const s = new Float64Array(T);
     const scale = 1 / Math.sqrt(E);
     for (let hd = 0; hd < H; hd++) {
+      if (!att && silentHead(lw.attn.wo, hd, E)) continue;
       for (let i = 0; i < T; i++) {
         const js = allowed[i]!;
         const qo = i * HE + hd * E;
@@ -351,8 +395,10 @@ export function forwardQueries(
   weights: TransformerWeights,
   cache: ContextCache,
   queries: Float64Array,
+  opts: ForwardOptions = {},
 ): ForwardResult {
   const Q = queries.length / spec.inputDim;
+  const keep = opts.keepAttention ?? true;
   // The model was validated by prepareContext; only the same objects may use the cache.
   if (cache.spec !== spec || cache.weights !== weights) {
     throw new BnformerError(
@@ -376,12 +422,14 @@ export function forwardQueries(
     const k = linear(x, Q, lw.attn.wk, lw.attn.bk); // (Q, H E)
     const v = linear(x, Q, lw.attn.wv, lw.attn.bv); // (Q, H E)
     const { k: ck, v: cv } = cache.layers[l]!; // (N, H E)
-    const att = new Float64Array(H * Q * (N + 1)); // (H, Q, N + 1)
+    const att = keep ? new Float64Array(H * Q * (N + 1)) : null; // (H, Q, N + 1)
+    const scratch = new Float64Array(N + 1);
     const ctx = new Float64Array(Q * HE);
     const scale = 1 / Math.sqrt(E);
     for (let hd = 0; hd < H; hd++) {
+      if (!att && silentHead(lw.attn.wo, hd, E)) continue;
       for (let i = 0; i < Q; i++) {
-        const s = att.subarray((hd * Q + i) * (N + 1), (hd * Q + i + 1) * (N + 1));
+        const s = att ? att.subarray((hd * Q + i) * (N + 1), (hd * Q + i + 1) * (N + 1)) : scratch;
         const qo = i * HE + hd * E;
         // Keys in token order: the N context tokens, then the query itself.
         for (let j = 0; j < N; j++) s[j] = dot(q, qo, ck, j * HE + hd * E, E) * scale;
@@ -391,7 +439,7 @@ export function forwardQueries(
         axpy(s[N]!, v, qo, ctx, qo, E);
       }
     }
-    attention.push(att);
+    if (att) attention.push(att);
     const o = linear(ctx, Q, lw.attn.wo, lw.attn.bo); // (Q, D)
     for (let i = 0; i < Q * D; i++) h[i] += o[i]!;
     mlpSublayer(spec, lw, h, Q);

@@ -17,7 +17,15 @@ import {
   gelu,
   prepareContext,
 } from "../../src/model/reference.ts";
-import { SMALL_SPEC, randomTokens, randomWeights } from "./construction-fixtures.ts";
+import { construct } from "../../src/model/construction.ts";
+import { encodeContext, encodeQueries, queriesForTargets } from "../../src/model/encoding.ts";
+import {
+  SMALL_SPEC,
+  ancestralRows,
+  randomNetwork,
+  randomTokens,
+  randomWeights,
+} from "./construction-fixtures.ts";
 
 /** Float64 arithmetic in a different order (numpy vs loops) differs by a few ulps. */
 const ROUNDING = 1e-13;
@@ -232,4 +240,27 @@ test("wrong token counts and non-finite weights are rejected with the offending 
     () => forwardReference(SMALL_SPEC, bad, new Float64Array(5), new Uint8Array(1)),
     /weight "layers.1.attn.wv" has a non-finite value/,
   );
+});
+
+test("without attention maps the outputs are the same bits (silent heads are skipped)", () => {
+  const rng = createRng(12);
+  const net = randomNetwork(rng, 5, 2, 3);
+  const c = construct(net, { eps: 1e-3, maxContext: 30 }); // layer 1's head is silent
+  const context = encodeContext(c.layout, ancestralRows(rng, net, 30));
+  const queries = encodeQueries(
+    c.layout,
+    queriesForTargets(ancestralRows(rng, net, 3), [0, 1, 2, 3, 4]),
+  );
+  const tokens = new Float64Array(context.length + queries.length);
+  tokens.set(context);
+  tokens.set(queries, context.length);
+  const kinds = new Uint8Array(30 + 15);
+  kinds.fill(TOKEN_QUERY, 30);
+  const kept = forwardReference(c.spec, c.weights, tokens, kinds);
+  const dropped = forwardReference(c.spec, c.weights, tokens, kinds, { keepAttention: false });
+  assert.deepEqual(Array.from(dropped.outputs), Array.from(kept.outputs));
+  assert.equal(dropped.attention.length, 0);
+  const cache = prepareContext(c.spec, c.weights, context);
+  const fast = forwardQueries(c.spec, c.weights, cache, queries, { keepAttention: false });
+  assert.deepEqual(Array.from(fast.outputs), Array.from(kept.outputs));
 });
