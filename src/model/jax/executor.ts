@@ -73,15 +73,36 @@ export interface TokenBatch {
   readonly shape: readonly [number, number, number];
 }
 
-/** Float32 jax parameters from typed-array weights (validated against `paramShapes`). */
-export function paramsFromWeights(spec: TransformerSpec, weights: TransformerWeights): JaxParams {
+/** Where and in which precision arrays are made: float32 on wasm unless a test asks otherwise. */
+export interface Placement {
+  /** "float64" only for checks on the "cpu" device (wasm float64 is not true double). */
+  dtype?: "float32" | "float64";
+  device?: "wasm" | "cpu";
+}
+
+/** A jax array from typed data with `shape`, placed as asked (default float32 on wasm). */
+export function toJax(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  place: Placement = {},
+): JArray {
+  const { numpy: np } = jaxLib();
+  const f64 = place.dtype === "float64";
+  const typed = f64 ? Float64Array.from(data) : Float32Array.from(data);
+  const opts = { dtype: f64 ? np.float64 : np.float32, device: place.device ?? "wasm" };
+  return np.array(typed, opts).reshape([...shape]);
+}
+
+/** Jax parameters from typed-array weights (validated against `paramShapes`). */
+export function paramsFromWeights(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  place: Placement = {},
+): JaxParams {
   validateSpec(spec);
   validateWeights(spec, weights);
-  const { numpy: np } = jaxLib();
   const flat = new Map<string, JArray>();
-  for (const [name, t] of flattenWeights(weights)) {
-    flat.set(name, np.array(Float32Array.from(t.data)).reshape([...t.shape]));
-  }
+  for (const [name, t] of flattenWeights(weights)) flat.set(name, toJax(t.data, t.shape, place));
   return nestByName(spec, flat);
 }
 
@@ -295,7 +316,7 @@ export interface JaxExecutor {
 export async function createExecutor(spec: TransformerSpec): Promise<JaxExecutor> {
   validateSpec(spec);
   const jax = await loadJax();
-  const { numpy: np, tree } = jax;
+  const { tree } = jax;
   const run = jax.jit((p: JaxParams, x: JArray, ctx: JArray, live: JArray) =>
     forwardCore(spec, p, x, ctx, live),
   );
@@ -303,13 +324,8 @@ export async function createExecutor(spec: TransformerSpec): Promise<JaxExecutor
     validateBatch(spec, batch);
     const [B, T] = batch.shape;
     const { ctx, live } = kindMasks(batch);
-    const x = np.array(Float32Array.from(batch.tokens)).reshape([B, T, spec.inputDim]);
-    const y = run(
-      tree.ref(params),
-      x,
-      np.array(ctx).reshape([B, T]),
-      np.array(live).reshape([B, T]),
-    );
+    const x = toJax(batch.tokens, [B, T, spec.inputDim]);
+    const y = run(tree.ref(params), x, toJax(ctx, [B, T]), toJax(live, [B, T]));
     return Float32Array.from((await y.data()) as Float32Array);
   };
   return {

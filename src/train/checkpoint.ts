@@ -1,0 +1,107 @@
+/**
+ * Training checkpoints: everything a run needs to continue bit-exactly, in the model
+ * checkpoint directory format of src/model/checkpoint.ts (model.safetensors + config.json):
+ *   weights                 under their dotted names (float32, as trained)
+ *   extra.adamw.m.<name>    AdamW first moments, float32
+ *   extra.adamw.v.<name>    AdamW second moments, float32
+ *   config.json "config"    { kind: "training", train: TrainConfig, step, rng: { seed, state } }
+ * `step` counts the updates already applied; `rng` is the data stream's state after the
+ * batch of the last applied update was drawn.
+ */
+import type { Array as JArray } from "@jax-js/jax";
+import { BnformerError } from "../errors.ts";
+import type { Tensor, TransformerSpec, TransformerWeights } from "../model/spec.ts";
+import { paramShapes } from "../model/spec.ts";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import type { JaxParams } from "../model/jax/executor.ts";
+import { paramEntries, paramsFromWeights, weightsFromParams } from "../model/jax/executor.ts";
+import { unflattenWeights } from "../model/spec.ts";
+import type { AdamwState } from "./adamw.ts";
+import type { TrainConfig } from "./config.ts";
+
+/** The JSON a training checkpoint keeps beside the tensors. */
+export interface TrainCheckpointMeta {
+  kind: "training";
+  train: TrainConfig;
+  step: number;
+  rng: { seed: number; state: [number, number, number, number] };
+}
+
+/** A training checkpoint read back as typed arrays. */
+export interface LoadedTrainCheckpoint {
+  spec: TransformerSpec;
+  weights: TransformerWeights;
+  m: TransformerWeights;
+  v: TransformerWeights;
+  meta: TrainCheckpointMeta;
+}
+
+/** Saves params, optimizer state and `meta` into `dir` (atomic per file). */
+export async function saveTrainCheckpoint(
+  dir: string,
+  spec: TransformerSpec,
+  params: JaxParams,
+  opt: AdamwState<JaxParams>,
+  meta: TrainCheckpointMeta,
+): Promise<void> {
+  const weights = await weightsFromParams(spec, params);
+  const extra = new Map<string, Tensor>();
+  for (const [which, tree] of [
+    ["m", opt.m],
+    ["v", opt.v],
+  ] as const) {
+    for (const [name, a] of paramEntries(spec, tree))
+      extra.set(`adamw.${which}.${name}`, await read(a));
+  }
+  saveCheckpoint(dir, { spec, weights, config: { ...meta }, extra });
+}
+
+async function read(a: JArray): Promise<Tensor> {
+  const data = Float32Array.from((await a.ref.data()) as Float32Array);
+  return { shape: [...a.shape], data };
+}
+
+/** Loads a training checkpoint, checking that it is one and that both moments are complete. */
+export function loadTrainCheckpoint(dir: string): LoadedTrainCheckpoint {
+  const ck = loadCheckpoint(dir);
+  const meta = ck.config as unknown as TrainCheckpointMeta;
+  const where = { file: dir, path: ["config"] };
+  if (meta.kind !== "training" || !Number.isInteger(meta.step) || !meta.rng || !meta.train) {
+    throw new BnformerError(
+      "parse",
+      `not a training checkpoint (config.kind is ${JSON.stringify(meta.kind)}, step ${JSON.stringify(meta.step)})`,
+      where,
+    );
+  }
+  const moment = (which: "m" | "v"): TransformerWeights => {
+    const flat = new Map<string, Tensor>();
+    for (const name of paramShapes(ck.spec).keys()) {
+      const t = ck.extra?.get(`adamw.${which}.${name}`);
+      if (!t) {
+        throw new BnformerError(
+          "parse",
+          `missing optimizer tensor "adamw.${which}.${name}"`,
+          where,
+        );
+      }
+      flat.set(name, t);
+    }
+    return unflattenWeights(ck.spec, flat);
+  };
+  return { spec: ck.spec, weights: ck.weights, m: moment("m"), v: moment("v"), meta };
+}
+
+/** Jax params and AdamW state from a loaded checkpoint. */
+export function restoreTrainState(ck: LoadedTrainCheckpoint): {
+  params: JaxParams;
+  opt: AdamwState<JaxParams>;
+} {
+  return {
+    params: paramsFromWeights(ck.spec, ck.weights),
+    opt: {
+      m: paramsFromWeights(ck.spec, ck.m),
+      v: paramsFromWeights(ck.spec, ck.v),
+      step: ck.meta.step,
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The training configuration: one plain-JSON object, stored in every checkpoint, with
+ * defaults from the paper authors' setup (PAPER.md) scaled to CPU runs. `validateTrainConfig`
+ * names the first bad field.
+ */
+import { BnformerError } from "../errors.ts";
+import type { AdamwConfig } from "./adamw.ts";
+import { defaultAdamwConfig, validateAdamw } from "./adamw.ts";
+import type { ScheduleConfig } from "./schedule.ts";
+import { defaultScheduleConfig, validateSchedule } from "./schedule.ts";
+import type { LossKind } from "./loss.ts";
+import { LOSS_KINDS } from "./loss.ts";
+
+/** Everything that determines a run besides the model spec and the batch provider. */
+export interface TrainConfig {
+  /** Seeds the initial weights and the data stream handed to the batch provider. */
+  seed: number;
+  /** Updates to apply in total. */
+  steps: number;
+  loss: LossKind;
+  /** schedule.totalSteps is normally equal to `steps`. */
+  schedule: ScheduleConfig;
+  adamw: AdamwConfig;
+  /** Pad each batch's T up to the first bucket >= T (each distinct T compiles once); [] = never pad. */
+  lengthBuckets: number[];
+  /** Save a checkpoint every this many steps (0 = only at the end). */
+  checkpointEvery: number;
+  /** Write a metrics line every this many steps. */
+  logEvery: number;
+}
+
+/** Defaults: AdamW 0.9/0.999/1e-8, weight decay 0.01, clip 1.0, 3e-4 peak, cosine to 1e-6. */
+export const defaultTrainConfig: TrainConfig = {
+  seed: 0,
+  steps: 1000,
+  loss: "cross-entropy",
+  schedule: defaultScheduleConfig,
+  adamw: defaultAdamwConfig,
+  lengthBuckets: [16, 32, 64, 128, 256, 512, 1024],
+  checkpointEvery: 0,
+  logEvery: 1,
+};
+
+/** Throws a "config" error naming the first bad field. */
+export function validateTrainConfig(c: TrainConfig): void {
+  const bad = (k: string, v: unknown, want: string) =>
+    new BnformerError("config", `${k} must be ${want}, got ${JSON.stringify(v)}`, {
+      path: ["train", k],
+    });
+  if (!Number.isInteger(c.seed)) throw bad("seed", c.seed, "an integer");
+  if (!Number.isInteger(c.steps) || c.steps < 1) throw bad("steps", c.steps, "an integer >= 1");
+  if (!LOSS_KINDS.includes(c.loss)) throw bad("loss", c.loss, `one of ${LOSS_KINDS.join(", ")}`);
+  validateSchedule(c.schedule);
+  validateAdamw(c.adamw);
+  const sorted = c.lengthBuckets.every(
+    (b, i) => Number.isInteger(b) && b >= 1 && (i === 0 || b > c.lengthBuckets[i - 1]!),
+  );
+  if (!sorted) throw bad("lengthBuckets", c.lengthBuckets, "ascending positive integers");
+  if (!Number.isInteger(c.checkpointEvery) || c.checkpointEvery < 0)
+    throw bad("checkpointEvery", c.checkpointEvery, "an integer >= 0");
+  if (!Number.isInteger(c.logEvery) || c.logEvery < 1)
+    throw bad("logEvery", c.logEvery, "an integer >= 1");
+}
