@@ -5,10 +5,11 @@
  * first `length` context rows, with a flag when that configuration is unseen.
  *
  * One pass over each episode's rows counts incrementally and snapshots the counts at each
- * prefix length, so all lengths cost one count of the longest. Per row it builds a bitmask
- * of the variables equal to the query, so "matches on the parents" (or on the naive prefix)
- * is one AND per node. The same counts serve every estimator (batchEstimate) and the
- * posterior mean under a training prior (batchPosteriorMean).
+ * prefix length, so all lengths cost one count of the longest. Per row it marks the
+ * variables equal to the query; "matches on the parents" is an AND over the parent list and
+ * "matches on the naive prefix" a running AND along the topological order. The same counts
+ * serve every estimator (batchEstimate) and the posterior mean under a training prior
+ * (batchPosteriorMean).
  *
  * Layouts (flat, row-major): contexts [S, N, M], queries [S, M]; counts and probabilities
  * [S, L, K] with K = sum_v k_v and node v's states at stateOffsets[v] .. stateOffsets[v+1];
@@ -17,6 +18,7 @@
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
+import { topologicalOrder } from "../bn/network.ts";
 import { MISSING } from "../bn/dataset.ts";
 import { applyUnseenPolicy } from "./policy.ts";
 import type { UnseenSite } from "./policy.ts";
@@ -68,94 +70,162 @@ export interface BatchEstimate {
   readonly unseen: Uint8Array;
 }
 
-/** Bit masks of each node's conditioning set, W 32-bit words per node. */
-function masks(sets: readonly (readonly number[])[], w: number): Int32Array {
-  const out = new Int32Array(sets.length * w); // signed, like the result of &, so bit 31 compares equal
-  sets.forEach((set, v) => {
-    for (const p of set) out[v * w + (p >>> 5)]! |= 1 << (p & 31);
-  });
-  return out;
-}
-
 /** One counting pass per episode, snapshotting at each prefix length. */
 export function batchCounts(input: BatchInput, opts: { naive?: boolean } = {}): BatchCounts {
-  const { structure, contexts, queries, episodes: s, rows: n, lengths } = input;
-  const m = structure.variables.length;
+  const { structure, queries, episodes: s, lengths } = input;
   checkBatch(input);
-  const cards = Int32Array.from(structure.variables, (v) => v.states.length);
-  const offs = new Int32Array(m + 1);
-  for (let v = 0; v < m; v++) offs[v + 1] = offs[v]! + cards[v]!;
-  const kTot = offs[m]!;
-  const w = (m + 31) >>> 5;
-  const parentSets = structure.parents;
-  const naiveSets = opts.naive
-    ? structure.variables.map((_, v) => naiveConditioning(structure, v))
-    : [];
-  checkQueries(input, opts.naive ? [...parentSets, ...naiveSets] : parentSets);
-  const pm = masks(parentSets, w);
-  const nm = masks(naiveSets, w);
-  const nl = lengths.length;
-  const outP = new Int32Array(s * nl * kTot);
-  const outN = opts.naive ? new Int32Array(s * nl * kTot) : null;
-  const outM = new Int32Array(s * nl * kTot);
-  const cntP = new Int32Array(kTot);
-  const cntN = new Int32Array(kTot);
-  const cntM = new Int32Array(kTot);
-  const eq = new Int32Array(w);
-  for (let e = 0; e < s; e++) {
-    cntP.fill(0);
-    cntN.fill(0);
-    cntM.fill(0);
-    const q = e * m;
-    let li = 0;
-    const snapshot = (): void => {
-      const at = (e * nl + li) * kTot;
-      outP.set(cntP, at);
-      outN?.set(cntN, at);
-      outM.set(cntM, at);
-      li++;
-    };
-    while (li < nl && lengths[li] === 0) snapshot();
-    for (let i = 0; li < nl && i < n; i++) {
-      const base = (e * n + i) * m;
-      eq.fill(0);
-      for (let v = 0; v < m; v++) {
-        const x = contexts[base + v]!;
-        if (x === queries[q + v] && x !== MISSING) eq[v >>> 5]! |= 1 << (v & 31);
-      }
-      for (let v = 0; v < m; v++) {
-        const x = contexts[base + v]!;
-        if (x === MISSING) continue;
-        if (x >= cards[v]!) throw badCellError(structure, e * n + i, v, x);
-        const off = offs[v]! + x;
-        cntM[off]!++;
-        let okP = true;
-        let okN = outN !== null;
-        for (let j = 0; j < w; j++) {
-          const bits = eq[j]!;
-          const a = pm[v * w + j]!;
-          okP = okP && (bits & a) === a;
-          if (okN) {
-            const b = nm[v * w + j]!;
-            okN = (bits & b) === b;
-          }
-        }
-        if (okP) cntP[off]!++;
-        if (okN) cntN[off]!++;
-      }
-      if (i + 1 === lengths[li]) snapshot();
-    }
-  }
+  const naive = opts.naive === true;
+  const sets = naive
+    ? [...structure.parents, ...structure.variables.map((_, v) => naiveConditioning(structure, v))]
+    : structure.parents;
+  checkQueries(input, sets);
+  const plan = makePlan(structure, lengths);
+  const size = s * lengths.length * plan.kTot;
+  const out: Tallies = {
+    parents: new Int32Array(size),
+    naive: naive ? new Int32Array(size) : null,
+    marginal: new Int32Array(size),
+  };
+  for (let e = 0; e < s; e++) countEpisode(input, plan, e, out);
+  const offs = plan.offs;
   return {
     structure,
     queries,
     episodes: s,
     lengths,
     stateOffsets: offs,
-    parents: outP,
-    naive: outN,
-    marginal: outM,
+    ...out,
   };
+}
+
+/** Count arrays for the three conditioning sets (naive null when not asked for). */
+interface Tallies {
+  parents: Int32Array;
+  naive: Int32Array | null;
+  marginal: Int32Array;
+}
+
+/** Loop-invariant tables: state offsets, topological order, parent lists and masks. */
+interface Plan {
+  cards: Int32Array;
+  offs: Int32Array; // M + 1 offsets into the K axis
+  kTot: number;
+  order: Int32Array; // topological order (the naive prefix grows along it)
+  pstart: Int32Array; // parents of v are plist[pstart[v] .. pstart[v + 1])
+  plist: Int32Array;
+  /** M <= MASK_VARS only: bit masks of v's parents and of v's naive prefix. */
+  pmask: Int32Array | null;
+  nmask: Int32Array | null;
+  lengths: Int32Array;
+}
+
+/** Up to this many variables a row's equalities to the query fit one int32 bit mask. */
+const MASK_VARS = 31;
+
+function makePlan(structure: Structure, lengths: readonly number[]): Plan {
+  const m = structure.variables.length;
+  const cards = Int32Array.from(structure.variables, (v) => v.states.length);
+  const offs = new Int32Array(m + 1);
+  for (let v = 0; v < m; v++) offs[v + 1] = offs[v]! + cards[v]!;
+  const pstart = new Int32Array(m + 1);
+  structure.parents.forEach((ps, v) => (pstart[v + 1] = pstart[v]! + ps.length));
+  const toMask = (set: readonly number[]) => set.reduce((a, p) => a | (1 << p), 0);
+  const small = m <= MASK_VARS;
+  return {
+    cards,
+    offs,
+    kTot: offs[m]!,
+    order: Int32Array.from(topologicalOrder(structure)),
+    pstart,
+    plist: Int32Array.from(structure.parents.flat()),
+    pmask: small ? Int32Array.from(structure.parents, toMask) : null,
+    nmask: small
+      ? Int32Array.from(structure.variables, (_, v) => toMask(naiveConditioning(structure, v)))
+      : null,
+    lengths: Int32Array.from(lengths),
+  };
+}
+
+/** Running counts of one episode; `snapshot` copies them into row (e, l) of the output. */
+class EpisodeTally {
+  readonly p: Int32Array;
+  readonly n: Int32Array;
+  readonly m: Int32Array;
+  constructor(kTot: number) {
+    this.p = new Int32Array(kTot);
+    this.n = new Int32Array(kTot);
+    this.m = new Int32Array(kTot);
+  }
+  snapshot(out: Tallies, at: number): void {
+    out.parents.set(this.p, at);
+    out.naive?.set(this.n, at);
+    out.marginal.set(this.m, at);
+  }
+}
+
+/**
+ * Counts episode e row by row, snapshotting before row i when i is a context length.
+ * A row matches v's parents when it equals the query on each; it matches v's naive prefix
+ * when it equals the query on every earlier variable in topological order. Equality is
+ * branch-free, (d - 1) >>> 31 being 1 iff d = 0; a MISSING cell never equals a conditioning
+ * variable's query value (validated < 255). With M <= MASK_VARS the equalities form one bit
+ * mask and each match is one AND; otherwise parents are ANDed from a list and the prefix
+ * is a running AND along the topological order.
+ */
+function countEpisode(input: BatchInput, plan: Plan, e: number, out: Tallies): void {
+  const { structure, contexts, rows: n } = input;
+  const { cards, offs, kTot, order, pstart, plist, pmask, nmask, lengths } = plan;
+  const m = cards.length;
+  const nl = lengths.length;
+  const naive = out.naive !== null;
+  const query = input.queries.subarray(e * m, (e + 1) * m);
+  const t = new EpisodeTally(kTot);
+  const { p: cntP, n: cntN, m: cntM } = t;
+  const eq = new Int32Array(m);
+  let li = 0;
+  for (let i = 0; ; i++) {
+    while (li < nl && lengths[li] === i) t.snapshot(out, (e * nl + li++) * kTot);
+    if (li === nl) return; // lengths <= N, so this ends the loop by i = N
+    const base = (e * n + i) * m;
+    if (pmask !== null && nmask !== null) {
+      let bits = 0;
+      for (let v = 0; v < m; v++) bits |= (((contexts[base + v]! ^ query[v]!) - 1) >>> 31) << v;
+      for (let v = 0; v < m; v++) {
+        const x = contexts[base + v]!;
+        if (x >= cards[v]!) {
+          if (x === MISSING) continue;
+          throw badCellError(structure, e * n + i, v, x);
+        }
+        const off = offs[v]! + x;
+        const a = pmask[v]!;
+        cntM[off]!++;
+        cntP[off]! += (((bits & a) ^ a) - 1) >>> 31;
+        if (naive) {
+          const b = nmask[v]!;
+          cntN[off]! += (((bits & b) ^ b) - 1) >>> 31;
+        }
+      }
+      continue;
+    }
+    for (let v = 0; v < m; v++) eq[v] = ((contexts[base + v]! ^ query[v]!) - 1) >>> 31;
+    let prefix = 1;
+    for (let r = 0; r < m; r++) {
+      const v = order[r]!;
+      const x = contexts[base + v]!;
+      if (x >= cards[v]!) {
+        if (x !== MISSING) throw badCellError(structure, e * n + i, v, x);
+        prefix &= eq[v]!;
+        continue;
+      }
+      const off = offs[v]! + x;
+      let ok = 1;
+      for (let j = pstart[v]!; j < pstart[v + 1]!; j++) ok &= eq[plist[j]!]!;
+      cntM[off]!++;
+      cntP[off]! += ok;
+      cntN[off]! += prefix;
+      prefix &= eq[v]!;
+    }
+  }
 }
 
 function checkBatch(input: BatchInput): void {
