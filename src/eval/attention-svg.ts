@@ -153,7 +153,11 @@ export function attentionSvg(view: AttentionView, opts: AttentionRenderOptions =
   const rowH = 18;
   const colW = [56, 96, ...L.parents.map(() => 64), 80];
   const x0 = colW.map((_, i) => 8 + colW.slice(0, i).reduce((a, b) => a + b, 0));
-  const width = x0[x0.length - 1]! + colW[colW.length - 1]! + 8;
+  // Monospace 11px is about 6.7px a character: wide enough for the caption too.
+  const width = Math.max(
+    x0[x0.length - 1]! + colW[colW.length - 1]! + 8,
+    Math.ceil(caption(view).length * 6.7) + 16,
+  );
   const lines = L.rows.length + 2 + (L.restCount > 0 ? 1 : 0);
   const height = 44 + lines * rowH + 8;
   const out: string[] = [];

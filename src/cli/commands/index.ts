@@ -8,6 +8,7 @@ import { predict } from "./predict.ts";
 import { construct } from "./construct.ts";
 import { convert } from "./convert.ts";
 import { demo } from "./demo.ts";
+import { explain } from "./explain.ts";
 
 export const commands: readonly Command[] = [
   demo,
@@ -17,5 +18,6 @@ export const commands: readonly Command[] = [
   generate,
   predict,
   construct,
+  explain,
   convert,
 ];
