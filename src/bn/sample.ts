@@ -11,8 +11,9 @@
  *   ulps of a boundary.
  * - `sampleBatch` draws set s's rows with `rng.fork(s)`, so set s's rows are the same
  *   whatever the number of sets, and equal `sampleRows(rng.fork(s), networkFromBatch(s), N)`.
- * - Speed: the plan (order, parent strides, table offsets) is computed once, cumulative
- *   tables once per CPT set; the inner loop allocates nothing.
+ * - Speed: the plan (order, parent steps, table offsets) and a row loop compiled for the
+ *   structure (`makeKernel`) are made once per call, cumulative thresholds once per CPT set;
+ *   the row loop allocates nothing and has no data-dependent branches.
  */
 import { BnformerError } from "../errors.ts";
 import type { Network, Structure } from "./network.ts";
@@ -120,27 +121,74 @@ function checkCptSizes(structure: Structure, plan: Plan, cpts: readonly Float64A
   });
 }
 
-/** The hot loop: `rows` rows into out[offset ..], one uniform per cell, no allocation. */
+/** Rows are drawn in chunks of this many: the chunk's uniforms stay in cache (8 B per cell). */
+const CHUNK_ROWS = 256;
+/** Up to this many states, a variable's threshold comparisons are written out one by one. */
+const UNROLL_STATES = 8;
+
+/** Writes states for `rows` rows at out[base ..], reading uniform q*M + i for row q, position i. */
+type Kernel = (
+  cum: Float64Array,
+  u: Float64Array,
+  out: Uint8Array,
+  base: number,
+  rows: number,
+) => void;
+
+/**
+ * The row loop compiled for one structure: straight-line code per topological position, with
+ * the parent columns, table steps and offsets as literal integers, so V8 emits no inner loops
+ * and no per-variable branches (measured 1.3-2x faster than a generic loop over the plan;
+ * bench/results/sampler.md). The source holds only integers taken from the plan's Int32Arrays.
+ * State = number of cumulative thresholds u passes: branch-free, and equal to the first x
+ * with u < P(0) + ... + P(x) because the thresholds never decrease.
+ */
+function makeKernel(plan: Plan): Kernel {
+  const M = plan.vars;
+  const position = new Int32Array(M); // variable -> topological position
+  plan.variable.forEach((v, i) => (position[v] = i));
+  const states = Array.from({ length: M }, (_, i) => `s${i} = 0`).join(", ");
+  const lines = [`let t = 0, x = 0, ${states};`];
+  lines.push(
+    `for (let b = base, q = 0, end = base + rows * ${M}; b < end; b += ${M}, q += ${M}) {`,
+  );
+  for (let i = 0; i < M; i++) {
+    // Parents' states come from this row's locals (s<position>), not from `out`.
+    const t = [String(plan.tableOffset[i])];
+    for (let e = plan.parentStart[i]!; e < plan.parentStart[i + 1]!; e++) {
+      t.push(`s${position[plan.parentVar[e]!]} * ${plan.parentStep[e]}`);
+    }
+    const k1 = plan.states[i]! - 1;
+    const count =
+      k1 < UNROLL_STATES
+        ? `s${i} = ${Array.from({ length: k1 }, (_, j) => `+(x >= cum[t + ${j}])`).join(" + ")};`
+        : `s${i} = 0; for (let j = 0; j < ${k1}; j++) s${i} += +(x >= cum[t + j]);`;
+    lines.push(
+      `  t = ${t.join(" + ")}; x = u[q + ${i}]; ${count} out[b + ${plan.variable[i]}] = s${i};`,
+    );
+  }
+  lines.push("}");
+  return new Function("cum", "u", "out", "base", "rows", lines.join("\n")) as Kernel;
+}
+
+/**
+ * Draws `rows` rows into out[offset ..]: per chunk, first all its uniforms with rng.next(),
+ * row-major in topological position order (the draw order of the contract), then the kernel.
+ */
 function fillRows(
   rng: Rng,
   plan: Plan,
+  kernel: Kernel,
   cum: Float64Array,
+  uniforms: Float64Array,
   out: Uint8Array,
   offset: number,
   rows: number,
 ): void {
-  const { vars, variable, parentStart, parentVar, parentStep, tableOffset } = plan;
-  for (let r = 0, base = offset; r < rows; r++, base += vars) {
-    for (let i = 0; i < vars; i++) {
-      let t = tableOffset[i]!;
-      for (let e = parentStart[i]!, end = parentStart[i + 1]!; e < end; e++) {
-        t += out[base + parentVar[e]!]! * parentStep[e]!;
-      }
-      const u = rng.next();
-      let x = 0;
-      while (u >= cum[t + x]!) x++;
-      out[base + variable[i]!] = x;
-    }
+  for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
+    const n = Math.min(CHUNK_ROWS, rows - r0);
+    for (let q = 0, cells = n * plan.vars; q < cells; q++) uniforms[q] = rng.next();
+    kernel(cum, uniforms, out, offset + r0 * plan.vars, n);
   }
 }
 
@@ -158,7 +206,8 @@ export function sampleRows(rng: Rng, net: Network, n: number): Dataset {
   const cum = new Float64Array(plan.tableSize);
   fillThresholds(plan, net.cpts, 0, cum);
   const data = new Uint8Array(n * plan.vars);
-  fillRows(rng, plan, cum, data, 0, n);
+  const uniforms = new Float64Array(CHUNK_ROWS * plan.vars);
+  fillRows(rng, plan, makeKernel(plan), cum, uniforms, data, 0, n);
   return { vars: plan.vars, rows: n, data };
 }
 
@@ -176,9 +225,11 @@ export function sampleBatch(
   const setSize = rowsPerSet * plan.vars;
   const data = new Uint8Array(sets * setSize);
   const cum = new Float64Array(plan.tableSize);
+  const uniforms = new Float64Array(CHUNK_ROWS * plan.vars);
+  const kernel = makeKernel(plan);
   for (let s = 0; s < sets; s++) {
     fillThresholds(plan, batch.cpts, s, cum);
-    fillRows(rng.fork(s), plan, cum, data, s * setSize, rowsPerSet);
+    fillRows(rng.fork(s), plan, kernel, cum, uniforms, data, s * setSize, rowsPerSet);
   }
   return { shape: [sets, rowsPerSet, plan.vars], data };
 }

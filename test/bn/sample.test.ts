@@ -101,6 +101,21 @@ test("variables listed out of topological order, 3 states and zero entries sampl
   for (const z of zs) assert.ok(Math.abs(z) < MAX_Z, `z = ${z}`);
 });
 
+test("a 10-state variable (thresholds counted in a loop) samples its CPT", () => {
+  const digits = Array.from({ length: 10 }, (_, i) => String(i));
+  const p = [0.05, 0, 0.2, 0.1, 0, 0.15, 0.1, 0.3, 0.1, 0];
+  const net = validateNetwork({
+    name: "wide",
+    variables: [v("parity", ["even", "odd"]), v("digit", digits)],
+    parents: [[], [0]],
+    cpts: [Float64Array.from([0.3, 0.7]), Float64Array.from([...p, ...[...p].reverse()])],
+  });
+  const zs = conditionalZScores(net, sampleRows(createRng(12), net, 50_000), MIN_COUNT);
+  // 2 parity cells + 2 configs x 7 positive digits (zeros are checked exactly).
+  assert.equal(zs.length, 16);
+  for (const z of zs) assert.ok(Math.abs(z) < MAX_Z, `z = ${z}`);
+});
+
 /** Plain ancestral sampling with sampleCategorical: the definition the sampler must meet. */
 function naiveRows(rng: Rng, net: Network, n: number): Uint8Array {
   const order = topologicalOrder(net);
