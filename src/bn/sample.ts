@@ -18,7 +18,7 @@
 import { BnformerError } from "../errors.ts";
 import type { Network, Structure } from "./network.ts";
 import { cardinalities, topologicalOrder } from "./network.ts";
-import { parentConfigCount, parentStrides } from "./cpt.ts";
+import { parentStrides } from "./cpt.ts";
 import type { Dataset } from "./dataset.ts";
 import type { Rng } from "./rng.ts";
 import type { CptBatch } from "./priors.ts";
@@ -59,7 +59,7 @@ function makePlan(s: Structure): Plan {
     parentVar: new Int32Array(edges),
     parentStep: new Int32Array(edges),
     tableOffset: new Int32Array(vars),
-    cptSize: Int32Array.from(cards, (k, v) => k * parentConfigCount(s, v)),
+    cptSize: Int32Array.from(cards, (k, v) => s.parents[v]!.reduce((n, p) => n * cards[p]!, k)),
     tableSize: 0,
   };
   let e = 0;
@@ -125,6 +125,11 @@ function checkCptSizes(structure: Structure, plan: Plan, cpts: readonly Float64A
 const CHUNK_ROWS = 256;
 /** Up to this many states, a variable's threshold comparisons are written out one by one. */
 const UNROLL_STATES = 8;
+/**
+ * Compiling a kernel costs ~30-60 us; below this many cells per call the plain loop
+ * (`interpret`, same results) is cheaper overall, e.g. for one-row queries.
+ */
+const KERNEL_MIN_CELLS = 20_000;
 
 /** Writes states for `rows` rows at out[base ..], reading uniform q*M + i for row q, position i. */
 type Kernel = (
@@ -171,14 +176,39 @@ function makeKernel(plan: Plan): Kernel {
   return new Function("cum", "u", "out", "base", "rows", lines.join("\n")) as Kernel;
 }
 
+/** The same row loop as `makeKernel`'s, interpreted from the plan (for small calls). */
+function interpret(
+  plan: Plan,
+  cum: Float64Array,
+  u: Float64Array,
+  out: Uint8Array,
+  base: number,
+  rows: number,
+): void {
+  const { vars, variable, states, parentStart, parentVar, parentStep, tableOffset } = plan;
+  for (let b = base, q = 0, end = base + rows * vars; b < end; b += vars, q += vars) {
+    for (let i = 0; i < vars; i++) {
+      let t = tableOffset[i]!;
+      for (let e = parentStart[i]!; e < parentStart[i + 1]!; e++) {
+        t += out[b + parentVar[e]!]! * parentStep[e]!;
+      }
+      const x = u[q + i]!;
+      let n = 0;
+      for (let j = 0, k1 = states[i]! - 1; j < k1; j++) n += +(x >= cum[t + j]!);
+      out[b + variable[i]!] = n;
+    }
+  }
+}
+
 /**
  * Draws `rows` rows into out[offset ..]: per chunk, first all its uniforms with rng.next(),
- * row-major in topological position order (the draw order of the contract), then the kernel.
+ * row-major in topological position order (the draw order of the contract), then the
+ * compiled kernel, or `interpret` when there is none.
  */
 function fillRows(
   rng: Rng,
   plan: Plan,
-  kernel: Kernel,
+  kernel: Kernel | null,
   cum: Float64Array,
   uniforms: Float64Array,
   out: Uint8Array,
@@ -188,8 +218,15 @@ function fillRows(
   for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
     const n = Math.min(CHUNK_ROWS, rows - r0);
     for (let q = 0, cells = n * plan.vars; q < cells; q++) uniforms[q] = rng.next();
-    kernel(cum, uniforms, out, offset + r0 * plan.vars, n);
+    const base = offset + r0 * plan.vars;
+    if (kernel !== null) kernel(cum, uniforms, out, base, n);
+    else interpret(plan, cum, uniforms, out, base, n);
   }
+}
+
+/** A compiled kernel when `cells` is large enough to repay compiling it. */
+function kernelFor(plan: Plan, cells: number): Kernel | null {
+  return cells >= KERNEL_MIN_CELLS ? makeKernel(plan) : null;
 }
 
 function checkCount(what: string, n: number): void {
@@ -206,8 +243,8 @@ export function sampleRows(rng: Rng, net: Network, n: number): Dataset {
   const cum = new Float64Array(plan.tableSize);
   fillThresholds(plan, net.cpts, 0, cum);
   const data = new Uint8Array(n * plan.vars);
-  const uniforms = new Float64Array(CHUNK_ROWS * plan.vars);
-  fillRows(rng, plan, makeKernel(plan), cum, uniforms, data, 0, n);
+  const uniforms = new Float64Array(Math.min(n, CHUNK_ROWS) * plan.vars);
+  fillRows(rng, plan, kernelFor(plan, data.length), cum, uniforms, data, 0, n);
   return { vars: plan.vars, rows: n, data };
 }
 
@@ -225,8 +262,8 @@ export function sampleBatch(
   const setSize = rowsPerSet * plan.vars;
   const data = new Uint8Array(sets * setSize);
   const cum = new Float64Array(plan.tableSize);
-  const uniforms = new Float64Array(CHUNK_ROWS * plan.vars);
-  const kernel = makeKernel(plan);
+  const uniforms = new Float64Array(Math.min(rowsPerSet, CHUNK_ROWS) * plan.vars);
+  const kernel = kernelFor(plan, data.length);
   for (let s = 0; s < sets; s++) {
     fillThresholds(plan, batch.cpts, s, cum);
     fillRows(rng.fork(s), plan, kernel, cum, uniforms, data, s * setSize, rowsPerSet);

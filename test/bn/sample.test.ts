@@ -142,6 +142,26 @@ test("one uniform per cell in topological order: binary rows equal sampleCategor
   assert.equal(c.next(), fresh.next());
 });
 
+test("small calls (interpreted loop) give the first rows of large calls (compiled loop)", () => {
+  const wide = validateNetwork({
+    name: "wide",
+    variables: [
+      v(
+        "a",
+        Array.from({ length: 12 }, (_, i) => `s${i}`),
+      ),
+      v("b"),
+    ],
+    parents: [[], [0]],
+    cpts: [new Float64Array(12).fill(1 / 12), new Float64Array(24).fill(0.5)],
+  });
+  for (const net of [ASIA, MIXED, wide]) {
+    const big = sampleRows(createRng(11), net, 30_000); // >= KERNEL_MIN_CELLS: compiled
+    const small = sampleRows(createRng(11), net, 300); // < KERNEL_MIN_CELLS: interpreted
+    assert.deepEqual(small.data, big.data.subarray(0, small.data.length), net.name);
+  }
+});
+
 test("the same seed gives the same rows; another seed other rows", () => {
   assert.deepEqual(sampleRows(createRng(5), MIXED, 500), sampleRows(createRng(5), MIXED, 500));
   assert.notDeepEqual(sampleRows(createRng(5), MIXED, 500), sampleRows(createRng(6), MIXED, 500));
