@@ -295,27 +295,37 @@ export function batchEstimate(counts: BatchCounts, opts: EstimatorOptions): Batc
   }
   const m = structure.variables.length;
   const sets = structure.variables.map((_, v) => conditioningSet(structure, v, o.estimator));
-  const alpha = sets.map((set, v) => pseudoCount(structure, v, set, o));
+  const alpha = Float64Array.from(sets, (set, v) => pseudoCount(structure, v, set, o));
   const bayes = isBayesian(o.estimator);
-  return fillEstimates(counts, (e, l, v, at, probs) => {
-    const k = offs[v + 1]! - offs[v]!;
-    let nn = 0;
-    for (let j = 0; j < k; j++) nn += source[at + j]!;
-    if (nn === 0 && !bayes) {
-      const site = (): UnseenSite => ({
-        structure,
-        target: v,
-        conditioning: sets[v]!,
-        states: sets[v]!.map((p) => counts.queries[e * m + p]!),
-        contextRows: lengths[l]!,
-      });
-      applyUnseenPolicy(o.unseen, counts.marginal.subarray(at, at + k), site, probs, at);
-      return nn === 0;
+  const kTot = offs[m]!;
+  const nl = lengths.length;
+  const probs = new Float64Array(counts.episodes * nl * kTot);
+  const unseen = new Uint8Array(counts.episodes * nl * m);
+  for (let el = 0; el < counts.episodes * nl; el++) {
+    for (let v = 0; v < m; v++) {
+      const at = el * kTot + offs[v]!;
+      const k = offs[v + 1]! - offs[v]!;
+      let nn = 0;
+      for (let j = 0; j < k; j++) nn += source[at + j]!;
+      if (nn === 0) unseen[el * m + v] = 1;
+      if (nn === 0 && !bayes) {
+        const [e, l] = [Math.floor(el / nl), el % nl];
+        const site = (): UnseenSite => ({
+          structure,
+          target: v,
+          conditioning: sets[v]!,
+          states: sets[v]!.map((p) => counts.queries[e * m + p]!),
+          contextRows: lengths[l]!,
+        });
+        applyUnseenPolicy(o.unseen, counts.marginal, site, probs, at, at, k);
+        continue;
+      }
+      const a = alpha[v]!;
+      const denom = nn + k * a; // divide (not multiply by 1/denom): bit-equal to estimateConditional
+      for (let j = 0; j < k; j++) probs[at + j] = (source[at + j]! + a) / denom;
     }
-    const a = alpha[v]!;
-    for (let j = 0; j < k; j++) probs[at + j] = (source[at + j]! + a) / (nn + k * a);
-    return nn === 0;
-  });
+  }
+  return { stateOffsets: offs, probs, unseen };
 }
 
 /**

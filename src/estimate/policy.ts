@@ -44,27 +44,29 @@ export interface UnseenSite {
 
 /**
  * The fallback distribution for an unseen parent configuration, written into
- * `out[offset .. offset + k)` (k = marginalCounts.length) and returned.
- * `marginalCounts[j]` counts context rows whose target is observed in state j.
+ * `out[offset .. offset + k)` (a new array of length k when `out` is omitted) and returned. `marginalCounts[countsOffset + j]` counts the
+ * context rows whose target is observed in state j (k defaults to the rest of the array).
  * `site` may be a function so that hot loops build it only when "error" throws.
  */
 export function applyUnseenPolicy(
   policy: UnseenPolicy,
   marginalCounts: ArrayLike<number>,
   site: UnseenSite | (() => UnseenSite),
-  out: Float64Array = new Float64Array(marginalCounts.length),
+  out?: Float64Array,
   offset = 0,
+  countsOffset = 0,
+  k = marginalCounts.length - countsOffset,
 ): Float64Array {
-  const k = marginalCounts.length;
   if (policy === "error") throw unseenError(typeof site === "function" ? site() : site);
+  const dst = out ?? new Float64Array(k);
   let total = 0;
-  if (policy === "marginal") for (let j = 0; j < k; j++) total += marginalCounts[j]!;
+  if (policy === "marginal") for (let j = 0; j < k; j++) total += marginalCounts[countsOffset + j]!;
   if (total > 0) {
-    for (let j = 0; j < k; j++) out[offset + j] = marginalCounts[j]! / total;
+    for (let j = 0; j < k; j++) dst[offset + j] = marginalCounts[countsOffset + j]! / total;
   } else {
-    for (let j = 0; j < k; j++) out[offset + j] = 1 / k;
+    for (let j = 0; j < k; j++) dst[offset + j] = 1 / k;
   }
-  return out;
+  return dst;
 }
 
 /** The error of policy "error": names the variable and the configuration with state names. */

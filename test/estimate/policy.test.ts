@@ -59,6 +59,11 @@ test("the policy writes into a given array at an offset", () => {
   assert.deepEqual(Array.from(out), [-1, 0.5, 0.5, 0, -1]);
 });
 
+test("the counts may be read from an offset of a larger array", () => {
+  const out = applyUnseenPolicy("marginal", [9, 9, 1, 3, 0, 9], site, undefined, 0, 2, 3);
+  assert.deepEqual(Array.from(out), [0.25, 0.75, 0]);
+});
+
 test("error names the variable and the configuration with state names", () => {
   assert.throws(
     () => applyUnseenPolicy("error", [1, 1, 1], () => site),
