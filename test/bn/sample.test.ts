@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Network, Structure } from "../../src/bn/network.ts";
 import { topologicalOrder, validateNetwork } from "../../src/bn/network.ts";
@@ -8,6 +9,7 @@ import type { Dataset } from "../../src/bn/dataset.ts";
 import { createRng, sampleCategorical } from "../../src/bn/rng.ts";
 import type { Rng } from "../../src/bn/rng.ts";
 import { paperGraph, sachsGraph } from "../../src/bn/families.ts";
+import { loadNetwork } from "../../src/bn/network-file.ts";
 import { networkFromBatch, sampleCptBatch } from "../../src/bn/priors.ts";
 import type { CptPrior } from "../../src/bn/priors.ts";
 import { batchRows, sampleBatch, sampleRows } from "../../src/bn/sample.ts";
@@ -173,8 +175,9 @@ test("the same seed gives the same rows; another seed other rows", () => {
 });
 
 const SACHS = sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8"));
+const U01_09: CptPrior = { kind: "uniform", low: 0.1, high: 0.9 };
 const BATCH_CASES: [string, Structure, CptPrior][] = [
-  ["general5, U(0.1, 0.9)", paperGraph("general5"), { kind: "uniform", low: 0.1, high: 0.9 }],
+  ["general5, U(0.1, 0.9)", paperGraph("general5"), U01_09],
   ["Sachs, Dirichlet(1)", SACHS, { kind: "dirichlet", alpha: 1 }],
 ];
 
@@ -235,4 +238,47 @@ test("bad CPT sizes and counts are rejected with the variable named", () => {
     /expected 8 \(4 set\(s\) x 2\)/,
   );
   assert.throws(() => batchRows(sampleBatch(createRng(0), g, cpts, 5), 3), /set 3 is out of range/);
+});
+
+// Golden digests of the sampled rows: the first 16 hex digits of sha256(data), and for
+// sampleRows the rng's next uint32 afterwards (so the number of draws is pinned too).
+// Provenance: printed by the implementation of commit 4967bc0 (uniforms from rng.next(),
+// float thresholds), before the sampler was rewritten for speed; the stream must not change.
+// The networks are bnlearn's (../shared/data/bif): deterministic rows (asia), up to 11 states
+// (hailfinder: the looped threshold count), rows summing to 1 +- 1e-7; small row counts take
+// the interpreted path, large ones the compiled kernel.
+const GOLDEN_ROWS: [string, number, string, number][] = [
+  ["asia", 30000, "a768bc64589b1bac", 2065816180],
+  ["asia", 300, "429c20fe6507137f", 3774600718],
+  ["hailfinder", 5000, "775d50eba3acecdd", 2959268138],
+  ["hailfinder", 100, "29088abdff67fa7c", 1958131824],
+  ["alarm", 2000, "8282b682576fe65b", 3419811191],
+  ["water", 1000, "19f8cae609e3fec9", 133959793],
+];
+const digest = (d: Uint8Array) => createHash("sha256").update(d).digest("hex").slice(0, 16);
+
+test("sampleRows gives the pinned rows and consumes the pinned draws (golden digests)", () => {
+  for (const [name, n, hash, next] of GOLDEN_ROWS) {
+    const net = loadNetwork(`../shared/data/bif/${name}.bif`);
+    const rng = createRng(n + name.length);
+    assert.equal(digest(sampleRows(rng, net, n).data), hash, `${name} x ${n}`);
+    assert.equal(rng.nextUint32(), next, `${name} x ${n}: draws consumed`);
+  }
+});
+
+// Same provenance; CPT sets from sampleCptBatch(createRng(sets), ...), rows from createRng(rows).
+// Dirichlet(0.05) rows put nearly all mass on one state (entries down to ~1e-30 or 0).
+const GOLDEN_BATCHES: [string, Structure, CptPrior, number, number, string][] = [
+  ["general7", paperGraph("general7"), U01_09, 50, 400, "6211ea44a30e71ac"],
+  ["general7", paperGraph("general7"), U01_09, 3, 20, "c325e667ed3a30b9"],
+  ["Sachs", SACHS, { kind: "dirichlet", alpha: 1 }, 50, 400, "13b961dca4770966"],
+  ["Sachs", SACHS, { kind: "dirichlet", alpha: 0.05 }, 50, 400, "1452a51b7b8eaa05"],
+];
+
+test("sampleBatch gives the pinned rows (golden digests)", () => {
+  for (const [label, s, prior, sets, rows, hash] of GOLDEN_BATCHES) {
+    const cpts = sampleCptBatch(createRng(sets), s, prior, sets);
+    const batch = sampleBatch(createRng(rows), s, cpts, rows);
+    assert.equal(digest(batch.data), hash, `${label} ${JSON.stringify(prior)} ${sets} x ${rows}`);
+  }
 });
