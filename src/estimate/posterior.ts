@@ -70,10 +70,10 @@ const GL = gaussLegendre(GL_ORDER);
  * to the peak (no underflow).
  */
 export function uniformPosteriorMean(k: number, n: number, low: number, high: number): number {
-  if (!(low >= 0 && high <= 1 && low < high)) {
+  if (!(low >= 0 && high <= 1 && low <= high)) {
     throw new BnformerError(
       "config",
-      `uniform prior needs 0 <= low < high <= 1, got [${low}, ${high}]`,
+      `uniform prior needs 0 <= low <= high <= 1, got [${low}, ${high}]`,
       {
         path: ["prior"],
       },
@@ -84,7 +84,7 @@ export function uniformPosteriorMean(k: number, n: number, low: number, high: nu
       path: ["counts"],
     });
   }
-  if (n === 0) return (low + high) / 2;
+  if (n === 0 || low === high) return (low + high) / 2; // no data, or a point mass: the prior mean
   const logf = (p: number): number =>
     (k > 0 ? k * Math.log(p) : 0) + (n - k > 0 ? (n - k) * Math.log1p(-p) : 0);
   const mode = Math.min(high, Math.max(low, k / n));

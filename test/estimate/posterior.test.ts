@@ -94,7 +94,7 @@ test("the uniform-prior posterior mean stays in [low, high] and grows with k", (
 test("bad priors and counts are rejected", () => {
   assert.throws(
     () => uniformPosteriorMean(1, 2, 0.9, 0.1),
-    /0 <= low < high <= 1, got \[0.9, 0.1\]/,
+    /0 <= low <= high <= 1, got \[0.9, 0.1\]/,
   );
   assert.throws(() => uniformPosteriorMean(3, 2, 0.1, 0.9), /need 0 <= k <= n/);
   assert.throws(
@@ -106,4 +106,14 @@ test("bad priors and counts are rejected", () => {
     /alpha must be finite and > 0, got 0/,
   );
   assert.throws(() => posteriorMean({ kind: "dirichlet", alpha: 1 }, [1, -2]), /count 1 is -2/);
+});
+
+test("a degenerate uniform prior U(a, a) is a point mass: the posterior mean is a whatever the counts", () => {
+  for (const [k, n] of [
+    [0, 0],
+    [3, 10],
+    [10, 10],
+  ] as const) {
+    assert.equal(uniformPosteriorMean(k, n, 0.8, 0.8), 0.8);
+  }
 });
