@@ -2,18 +2,15 @@
 import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
 import type { EstimatorName, EstimatorOptions } from "../estimate/index.ts";
-import { DEFAULT_ALPHA, DEFAULT_ESS, DEFAULT_UNSEEN_POLICY } from "../estimate/index.ts";
+import {
+  DEFAULT_ALPHA,
+  DEFAULT_ESS,
+  DEFAULT_UNSEEN_POLICY,
+  ESTIMATOR_NAMES,
+} from "../estimate/index.ts";
 import type { UnseenPolicy } from "../estimate/index.ts";
 
-export const ESTIMATORS: readonly EstimatorName[] = [
-  "mle",
-  "dirichlet",
-  "bdeu",
-  "k2",
-  "naive",
-  "marginal",
-  "backoff",
-];
+export const ESTIMATORS: readonly EstimatorName[] = ESTIMATOR_NAMES;
 
 export const estimatorOptions: Record<string, OptionDef> = {
   estimator: { kind: "choice", choices: ESTIMATORS, default: "mle", help: "estimator" },

@@ -7,6 +7,27 @@ import { loadNetwork, loadStructure } from "../bn/network-file.ts";
 import { loadCsv } from "../bn/csv.ts";
 import { assertNotAnInput } from "../files.ts";
 
+/** --structure and --context: the inputs of every in-context command (generate, predict, explain). */
+export const contextInputOptions: Record<string, OptionDef> = {
+  structure: {
+    kind: "string",
+    required: true,
+    placeholder: "NET",
+    help: "structure (.bif or .json); CPTs ignored",
+  },
+  context: { kind: "string", required: true, placeholder: "FILE", help: "context rows (CSV/TSV)" },
+};
+
+/** --target and --given: one query (predict, explain). */
+export const queryOptions: Record<string, OptionDef> = {
+  target: { kind: "string", required: true, placeholder: "VAR", help: "variable to predict" },
+  given: {
+    kind: "string",
+    placeholder: '"A=a,B=b"',
+    help: "the query's known values (at least the variables the engine conditions on)",
+  },
+};
+
 export const renormalizeOption: Record<string, OptionDef> = {
   renormalize: {
     kind: "boolean",

@@ -1,7 +1,14 @@
 /** `bnformer explain`: one query's layer-2 attention over the context rows, as text and SVG. */
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
-import { dataOptions, loadDataArg, loadStructureArg, checkedOutput } from "../shared.ts";
+import {
+  contextInputOptions,
+  queryOptions,
+  dataOptions,
+  loadDataArg,
+  loadStructureArg,
+  checkedOutput,
+} from "../shared.ts";
 import { DEFAULT_EPS, parseGiven } from "../engine-args.ts";
 import { BnformerError } from "../../errors.ts";
 import { variableIndex } from "../../bn/network.ts";
@@ -21,24 +28,8 @@ export const explain: Command = {
       'bnformer explain --structure NET --context rows.csv --target VAR --given "A=a,B=b" ' +
       "[--checkpoint DIR | --eps E --max-context N] [--rows K] [--svg out.svg]",
     options: {
-      structure: {
-        kind: "string",
-        required: true,
-        placeholder: "NET",
-        help: "structure (.bif or .json); CPTs ignored",
-      },
-      context: {
-        kind: "string",
-        required: true,
-        placeholder: "FILE",
-        help: "context rows (CSV/TSV)",
-      },
-      target: { kind: "string", required: true, placeholder: "VAR", help: "variable to predict" },
-      given: {
-        kind: "string",
-        placeholder: '"A=a,B=b"',
-        help: "the query's known values (the target's parents)",
-      },
+      ...contextInputOptions,
+      ...queryOptions,
       checkpoint: {
         kind: "string",
         placeholder: "DIR",

@@ -2,6 +2,7 @@
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
 import {
+  contextInputOptions,
   dataOptions,
   loadDataArg,
   loadStructureArg,
@@ -22,18 +23,7 @@ export const generate: Command = {
       "bnformer generate --structure NET --context rows.csv --n N --seed S " +
       "[--engine mle|construction|model:DIR|...] [--out new.csv]",
     options: {
-      structure: {
-        kind: "string",
-        required: true,
-        placeholder: "NET",
-        help: "structure (.bif or .json); CPTs ignored",
-      },
-      context: {
-        kind: "string",
-        required: true,
-        placeholder: "FILE",
-        help: "context rows (CSV/TSV)",
-      },
+      ...contextInputOptions,
       n: { kind: "int", required: true, min: 1, help: "number of rows to generate" },
       seed: { kind: "int", default: 0, min: 0, help: "random seed" },
       out: { kind: "string", placeholder: "FILE", help: "output file; stdout if omitted" },

@@ -1,7 +1,14 @@
 /** `bnformer predict`: one conditional distribution at a query, from a context. */
 import type { Command } from "../command.ts";
 import { str } from "../args.ts";
-import { dataOptions, loadDataArg, loadStructureArg, formatTable } from "../shared.ts";
+import {
+  contextInputOptions,
+  queryOptions,
+  dataOptions,
+  loadDataArg,
+  loadStructureArg,
+  formatTable,
+} from "../shared.ts";
 import { engineOptions, engineFromArgs, parseGiven, requireConditioning } from "../engine-args.ts";
 import { variableIndex } from "../../bn/network.ts";
 
@@ -13,24 +20,8 @@ export const predict: Command = {
       'bnformer predict --structure NET --context rows.csv --target VAR --given "A=a,B=b" ' +
       "[--engine mle|construction|model:DIR|...] [--format text|json]",
     options: {
-      structure: {
-        kind: "string",
-        required: true,
-        placeholder: "NET",
-        help: "structure (.bif or .json); CPTs ignored",
-      },
-      context: {
-        kind: "string",
-        required: true,
-        placeholder: "FILE",
-        help: "context rows (CSV/TSV)",
-      },
-      target: { kind: "string", required: true, placeholder: "VAR", help: "variable to predict" },
-      given: {
-        kind: "string",
-        placeholder: '"A=a,B=b"',
-        help: "known values of the query (at least the conditioning variables)",
-      },
+      ...contextInputOptions,
+      ...queryOptions,
       format: { kind: "choice", choices: ["text", "json"], default: "text", help: "output format" },
       ...engineOptions,
       ...dataOptions,
