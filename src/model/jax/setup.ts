@@ -13,6 +13,7 @@
  * Every other module reaches jax-js through here, so swapping the tensor library means
  * replacing src/model/jax/ only.
  */
+import { setFlagsFromString } from "node:v8";
 import { Worker as NodeWorker } from "node:worker_threads";
 import { resolveObjectURL } from "node:buffer";
 import { BnformerError } from "../../errors.ts";
@@ -20,41 +21,53 @@ import { BnformerError } from "../../errors.ts";
 /** The @jax-js/jax module namespace, as loaded by `loadJax`. */
 export type JaxLib = typeof import("@jax-js/jax");
 
-/** Options of the tensor backend; `threads` 1 runs kernels on the calling thread. */
+/** Options of the tensor backend, fixed for the process by the first `loadJax`. */
 export interface JaxConfig {
   /** Worker threads for wasm kernels: 1 = none (kernels on this thread), >= 2 = a pool. */
   threads: number;
+  /**
+   * Let jax-js use Wasm relaxed SIMD (fused multiply-add in matmul kernels) by turning on
+   * V8's --experimental-wasm-relaxed-simd (off by default in Node 20). Results stay
+   * deterministic on one machine but may differ in the last bits between CPUs with and
+   * without FMA.
+   */
+  relaxedSimd: boolean;
 }
 
-/** Measured default (docs/fast-executor.md, bench/train-step.ts): see the threads section. */
-export const defaultJaxConfig: JaxConfig = { threads: 1 };
+/** Measured defaults (docs/fast-executor.md, bench/train-step.ts). */
+export const defaultJaxConfig: JaxConfig = { threads: 1, relaxedSimd: true };
 
 let loaded: Promise<JaxLib> | undefined;
 let loadedLib: JaxLib | undefined;
 let loadedThreads = 0;
+let loadedRelaxed = false;
 
 /** Loads and initialises jax-js once; later calls return the same module. */
 export function loadJax(opts: Partial<JaxConfig> = {}): Promise<JaxLib> {
   const threads = opts.threads ?? (loaded ? loadedThreads : defaultJaxConfig.threads);
+  const relaxed = opts.relaxedSimd ?? (loaded ? loadedRelaxed : defaultJaxConfig.relaxedSimd);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
     throw new BnformerError("config", `threads must be an integer in 1..64, got ${threads}`, {
       path: ["jax", "threads"],
     });
   }
   if (loaded) {
-    if (threads !== loadedThreads) {
+    if (threads !== loadedThreads || relaxed !== loadedRelaxed) {
       throw new BnformerError(
         "config",
-        `jax-js is already loaded with ${loadedThreads} thread(s); cannot switch to ${threads} ` +
-          `in the same process (the package builds its backend once)`,
-        { path: ["jax", "threads"] },
+        `jax-js is already loaded with threads ${loadedThreads}, relaxedSimd ${loadedRelaxed}; ` +
+          `cannot switch to ${threads}, ${relaxed} in the same process (its backend is built once)`,
+        { path: ["jax"] },
       );
     }
     return loaded;
   }
   loadedThreads = threads;
+  loadedRelaxed = relaxed;
   loaded = (async () => {
     installPolyfills(threads);
+    // Before the package probes its Wasm features (once, on first kernel compile).
+    if (relaxed) setFlagsFromString("--experimental-wasm-relaxed-simd");
     if (threads > 1) installWorkerAdapter();
     const lib = await import("@jax-js/jax");
     await lib.init("wasm");
@@ -75,9 +88,9 @@ export function jaxLib(): JaxLib {
   return loadedLib;
 }
 
-/** Thread count the library was loaded with (0 before `loadJax`). */
-export function jaxThreads(): number {
-  return loadedThreads;
+/** The configuration the library was loaded with (threads 0 before `loadJax`). */
+export function jaxConfig(): JaxConfig {
+  return { threads: loadedThreads, relaxedSimd: loadedRelaxed };
 }
 
 // --- polyfills --------------------------------------------------------------------------
