@@ -39,8 +39,12 @@ if (process.env[CHILD_ENV]) {
 
   test("loading installs what Node 20 lacks: navigator, Float16Array, iterator helpers", async () => {
     const { numpy: np } = await loadJax({ threads: 1 });
-    assert.equal(typeof navigator.userAgent, "string");
-    assert.ok(new Float16Array(2) instanceof Uint16Array);
+    const g = globalThis as unknown as {
+      navigator: { userAgent: string };
+      Float16Array: new (n: number) => unknown;
+    };
+    assert.equal(typeof g.navigator.userAgent, "string");
+    assert.ok(new g.Float16Array(2) instanceof Uint16Array);
     const a = np.array(new Float32Array([1, 2, 3, 4])).reshape([2, 2]);
     const prod = await np.einsum("ij,jk->ik", a.ref, a).data();
     assert.deepEqual(Array.from(prod), [7, 10, 15, 22]);
