@@ -127,7 +127,26 @@ export function attentionTable(view: AttentionView, opts: AttentionRenderOptions
   );
   const out = [caption(view), "(= agrees with the query, x differs, ? missing)", ...body];
   if (L.restCount > 0) out.push(`... ${L.restCount} more rows, total weight ${fmt(L.restWeight)}`);
+  out.push(...agreementSummary(view, L.parents));
   return out.join("\n");
+}
+
+/** One line per number of agreeing parents: how many rows, and their total attention. */
+function agreementSummary(view: AttentionView, parents: readonly number[]): string[] {
+  if (parents.length === 0) return [];
+  const rows = new Array<number>(parents.length + 1).fill(0);
+  const weight = new Array<number>(parents.length + 1).fill(0);
+  for (let r = 0; r < view.context.rows; r++) {
+    const agree = parents.filter((p) => match(view, r, p) === "=").length;
+    rows[agree]!++;
+    weight[agree]! += view.weights[r]!;
+  }
+  const lines = ["rows by number of parents agreeing with the query:"];
+  for (let a = parents.length; a >= 0; a--) {
+    if (rows[a]! > 0)
+      lines.push(`  ${a} of ${parents.length}: ${rows[a]} rows, total weight ${fmt(weight[a]!)}`);
+  }
+  return lines;
 }
 
 function esc(s: string): string {

@@ -45,18 +45,21 @@ test("the text table lists weight, parent matches and the target value of each r
       "2     0.250000  x  =     x",
       "3     0         =  ?     z",
       "self  0",
+      "rows by number of parents agreeing with the query:",
+      "  2 of 2: 1 rows, total weight 0.500000",
+      "  1 of 2: 3 rows, total weight 0.500000",
     ].join("\n"),
   );
 });
 
 test("long contexts show the heaviest rows in context order and summarise the rest", () => {
   const t = attentionTable(view, { maxRows: 2 });
-  const rows = t.split("\n").slice(3);
+  const rows = t.split("\n").slice(3, 7);
   assert.deepEqual(
     rows.map((l) => l.split(/\s+/)[0]),
     ["0", "1", "self", "..."],
   );
-  assert.match(t, /\.\.\. 2 more rows, total weight 0.250000$/);
+  assert.match(t, /\.\.\. 2 more rows, total weight 0.250000\n/);
 });
 
 test("the SVG is one self-contained document with escaped names and one heat cell per row", () => {

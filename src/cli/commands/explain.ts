@@ -90,7 +90,7 @@ export const explain: Command = {
       distribution: e.distribution,
     };
     const render = { maxRows: num(args, "rows")! };
-    io.out(attentionTable(view, render));
+    io.out(attentionTable(view, render) + "\n");
     if (svgPath !== undefined) {
       writeFileAtomic(svgPath, attentionSvg(view, render));
       io.err(`wrote ${svgPath}\n`);
