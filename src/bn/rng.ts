@@ -3,7 +3,8 @@
  * project needs (normal, gamma, beta, Dirichlet, categorical). Every random function in
  * bnformer takes an `Rng` as its first argument; nothing reads a global generator.
  * Integer arithmetic only (Math.imul, >>> 0), so a seed gives the same stream on every
- * platform.
+ * platform. A compiled loop may draw without a call per number (the sampler's kernel,
+ * sample-kernel.ts): `saveState` the words, step sfc32 on them, `loadState` them back.
  */
 
 export interface Rng {
@@ -17,6 +18,10 @@ export interface Rng {
   fork(i: number): Rng;
   /** The four state words, to checkpoint and restore exactly. */
   state(): [number, number, number, number];
+  /** Writes the four state words, as int32, into out[0..4) (no allocation). */
+  saveState(out: Int32Array): void;
+  /** Continues from the words in from[0..4), e.g. after a compiled loop stepped a `saveState` copy. */
+  loadState(from: Int32Array): void;
 }
 
 function splitmix32(seed: number): () => number {
@@ -71,6 +76,16 @@ class Sfc32 implements Rng {
   state(): [number, number, number, number] {
     const s = this.s;
     return [s[0]! >>> 0, s[1]! >>> 0, s[2]! >>> 0, s[3]! >>> 0];
+  }
+
+  saveState(out: Int32Array): void {
+    if (out.length < 4) throw new RangeError(`saveState: needs 4 words, got ${out.length}`);
+    out.set(this.s);
+  }
+
+  loadState(from: Int32Array): void {
+    if (from.length < 4) throw new RangeError(`loadState: needs 4 words, got ${from.length}`);
+    this.s.set(from.subarray(0, 4));
   }
 }
 

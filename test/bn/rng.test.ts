@@ -39,6 +39,26 @@ test("restoring a saved state continues the stream exactly", () => {
   );
 });
 
+test("saveState copies the words; loadState continues from a copy stepped elsewhere", () => {
+  const a = createRng(3);
+  a.next();
+  const words = new Int32Array(4);
+  a.saveState(words);
+  assert.deepEqual(
+    Array.from(words, (w) => w >>> 0),
+    a.state(),
+  );
+  const ahead = Array.from({ length: 5 }, () => a.nextUint32());
+  const b = createRng(99);
+  b.loadState(words);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.nextUint32()),
+    ahead,
+  );
+  assert.throws(() => a.saveState(new Int32Array(3)), /saveState: needs 4 words, got 3/);
+  assert.throws(() => a.loadState(new Int32Array(2)), /loadState: needs 4 words, got 2/);
+});
+
 test("fork(i) streams are reproducible, distinct, and do not advance the parent", () => {
   const a = createRng(5);
   const f0 = a.fork(0).next();
