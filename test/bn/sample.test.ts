@@ -103,7 +103,7 @@ test("variables listed out of topological order, 3 states and zero entries sampl
   for (const z of zs) assert.ok(Math.abs(z) < MAX_Z, `z = ${z}`);
 });
 
-test("a 10-state variable (thresholds counted in a loop) samples its CPT", () => {
+test("a 10-state variable with zeros samples its CPT", () => {
   const digits = Array.from({ length: 10 }, (_, i) => String(i));
   const p = [0.05, 0, 0.2, 0.1, 0, 0.15, 0.1, 0.3, 0.1, 0];
   const net = validateNetwork({
@@ -161,6 +161,68 @@ test("small calls (interpreted loop) give the first rows of large calls (compile
     const big = sampleRows(createRng(11), net, 30_000); // >= KERNEL_MIN_CELLS: compiled
     const small = sampleRows(createRng(11), net, 300); // < KERNEL_MIN_CELLS: interpreted
     assert.deepEqual(small.data, big.data.subarray(0, small.data.length), net.name);
+  }
+});
+
+// KERNEL_MIN_CELLS in sample.ts is 20,000: calls below it are interpreted, above it compiled.
+test("a compiled call gives the rows of consecutive interpreted calls", () => {
+  const hailfinder = loadNetwork("../shared/data/bif/hailfinder.bif");
+  // Past one kernel chunk (4096 rows), and not a multiple of the rows per loop step (4 or 2).
+  const cases: [Network, number, number][] = [
+    [ASIA, 4096 * 2 + 7, 100],
+    [MIXED, 4096 * 2 + 7, 100],
+    [hailfinder, 4096 + 3, 300], // 56 variables: 2 rows per loop step; 300 x 56 < 20,000
+  ];
+  for (const [net, rows, part] of cases) {
+    const a = createRng(13);
+    const b = createRng(13);
+    const whole = sampleRows(a, net, rows).data;
+    const parts = new Uint8Array(whole.length);
+    for (let r = 0; r < rows; r += part) {
+      const d = sampleRows(b, net, Math.min(part, rows - r));
+      parts.set(d.data, r * d.vars);
+    }
+    assert.deepEqual(whole, parts, net.name);
+    assert.equal(a.nextUint32(), b.nextUint32(), `${net.name}: same number of draws`);
+  }
+});
+
+/** A generator whose next draw is the uint32 `x`: sfc32 outputs a + b + d, here with b = d = 0. */
+function drawingFirst(x: number): Rng {
+  const rng = createRng(0);
+  rng.loadState(Int32Array.of(x | 0, 0, 0, 0));
+  return rng;
+}
+
+// [P(0..k), first draw x, state u = x / 2^32 must give]: draws on either side of a boundary,
+// thresholds within 2^-32 of 0 and 1 (rounded up to 1 and to "never"), zero-probability states.
+const X = 123456789;
+const BOUNDARIES: [number[], number, number][] = [
+  [[X / 2 ** 32, 1 - X / 2 ** 32], X - 1, 0],
+  [[X / 2 ** 32, 1 - X / 2 ** 32], X, 1],
+  [[1 - 2 ** -40, 2 ** -40], 2 ** 32 - 1, 0],
+  [[2 ** -40, 1 - 2 ** -40], 0, 0],
+  [[2 ** -40, 1 - 2 ** -40], 1, 1],
+  [[0, 1], 0, 1],
+  [[1, 0], 2 ** 32 - 1, 0],
+  [[0.25, 0, 0.75], 2 ** 30 - 1, 0],
+  [[0.25, 0, 0.75], 2 ** 30, 2],
+  [[0.5, 0.5, 0], 2 ** 32 - 1, 1],
+];
+
+test("draws at and next to a threshold pick the state u = x / 2^32 gives, on both paths", () => {
+  for (const [p, x, want] of BOUNDARIES) {
+    const states = p.map((_, i) => `s${i}`);
+    const net = validateNetwork({
+      name: "edge",
+      variables: [v("only", states)],
+      parents: [[]],
+      cpts: [Float64Array.from(p)],
+    });
+    const label = `p = ${p.join(", ")}; x = ${x}`;
+    assert.equal(sampleCategorical(drawingFirst(x), p), want, `${label}: sampleCategorical`);
+    assert.equal(sampleRows(drawingFirst(x), net, 1).data[0], want, `${label}: interpreted`);
+    assert.equal(sampleRows(drawingFirst(x), net, 20_000).data[0], want, `${label}: compiled`);
   }
 });
 
