@@ -164,18 +164,22 @@ function linear(x: JArray, w: JArray, b: JArray): JArray {
 }
 
 /**
- * Additive attention bias (B, 1, T, T) from float masks ctx (B, T) = [kind == CONTEXT] and
- * live (B, T) = [kind != PAD]: 0 where `attends`, MASK_BIAS elsewhere. Consumes both.
+ * Additive attention bias (B, 1, T T), row-major over (i, j), from float masks
+ * ctx (B, T) = [kind == CONTEXT] and live (B, T) = [kind != PAD]: 0 where `attends`,
+ * MASK_BIAS elsewhere. Consumes both.
  */
 export function attentionBias(ctx: JArray, live: JArray): JArray {
   const { numpy: np } = jaxLib();
   const [B, T] = ctx.shape as [number, number];
   const pair = live.reshape([B, T, 1]).mul(ctx.reshape([B, 1, T])); // (B, T, T)
   const allowed = np.maximum(pair, np.eye(T)); // i == j always allowed
-  return allowed.sub(1).mul(-MASK_BIAS).reshape([B, 1, T, T]);
+  return allowed
+    .sub(1)
+    .mul(-MASK_BIAS)
+    .reshape([B, 1, T * T]);
 }
 
-/** One attention sublayer on h (B T, D) with bias (B, 1, T, T); consumes h's use and lw. */
+/** One attention sublayer on a (B T, D) with bias (B, 1, T T); consumes a, lw and bias. */
 function attention(
   spec: TransformerSpec,
   l: number,
@@ -190,11 +194,14 @@ function attention(
   const q = linear(a.ref, lw.wq, lw.bq).reshape([B, T, H, E]).transpose([0, 2, 1, 3]); // (B, H, T, E)
   const k = linear(a.ref, lw.wk, lw.bk).reshape([B, T, H, E]).transpose([0, 2, 3, 1]); // (B, H, E, T)
   const v = linear(a, lw.wv, lw.bv).reshape([B, T, H, E]).transpose([0, 2, 1, 3]); // (B, H, T, E)
+  // Scores and softmax on flattened views, (B, H, T T) then (B H T, T): fewer index
+  // divisions per element in jax-js's scalar exp kernel (~20% faster softmax, measured).
   const s = np
     .matmul(q, k)
     .mul(1 / Math.sqrt(E))
-    .add(bias); // (B, H, T, T)
-  const w = nn.softmax(s, -1);
+    .reshape([B, H, T * T])
+    .add(bias);
+  const w = nn.softmax(s.reshape([B * H * T, T]), -1).reshape([B, H, T, T]);
   const o = np
     .matmul(w, v)
     .transpose([0, 2, 1, 3])
@@ -219,7 +226,7 @@ export function forwardCore(
   live: JArray,
 ): JArray {
   const [B, T, I] = x.shape as [number, number, number];
-  const bias = attentionBias(ctx, live); // (B, 1, T, T)
+  const bias = attentionBias(ctx, live); // (B, 1, T T)
   let h = linear(x.reshape([B * T, I]), p.embed.w, p.embed.b); // (B T, D)
   spec.layers.forEach((ls, l) => {
     const lw = p.layers[l]!;

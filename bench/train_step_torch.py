@@ -1,0 +1,128 @@
+"""PyTorch side of bench/train-step.ts: one training step (forward + backward + clip + AdamW)
+of the same model on the same kind of batch, on CPU. Bench-only; never a runtime dependency.
+
+Model (identical math to src/model/jax/executor.ts): y = x W + b; pre-LN (two-pass LayerNorm,
+eps 1e-5); masked multi-head attention with the bnformer mask (i sees j iff i == j or
+(kind[j] == CONTEXT and kind[i] != PAD)) as an additive -1e9 bias; exact GELU MLP; final LN;
+linear readout; cross-entropy at the QUERY tokens; global-norm clipping 1.0; AdamW
+(weight decay on matrices only).
+
+Run: OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/train_step_torch.py --json
+(torch intra-op threads 1, BLAS threads from OPENBLAS_NUM_THREADS; see docs/STACK.md).
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+
+p = argparse.ArgumentParser()
+p.add_argument("--batch", type=int, default=16)
+p.add_argument("--length", type=int, default=256)
+p.add_argument("--input", type=int, default=32)
+p.add_argument("--output", type=int, default=4)
+p.add_argument("--dmodel", type=int, default=128)
+p.add_argument("--heads", type=int, default=4)
+p.add_argument("--mlp", type=int, default=512)
+p.add_argument("--layers", type=int, default=2)
+p.add_argument("--warmup", type=int, default=3)
+p.add_argument("--steps", type=int, default=10)
+p.add_argument("--torch-threads", type=int, default=1)
+p.add_argument("--json", action="store_true")
+a = p.parse_args()
+torch.set_num_threads(a.torch_threads)
+torch.manual_seed(0)
+B, T, I, O, D, H, F = a.batch, a.length, a.input, a.output, a.dmodel, a.heads, a.mlp
+E = D // H
+
+
+def lin(i, o, std=0.02):
+    return [torch.nn.Parameter(torch.randn(i, o) * std), torch.nn.Parameter(torch.zeros(o))]
+
+
+def ln():
+    return [torch.nn.Parameter(torch.ones(D)), torch.nn.Parameter(torch.zeros(D))]
+
+
+params = {"embed": lin(I, D), "lnF": ln(), "out": lin(D, O)}
+for l in range(a.layers):
+    for n in ["q", "k", "v"]:
+        params[f"{l}.w{n}"] = lin(D, D)
+    params[f"{l}.wo"] = lin(D, D, 0.02 / math.sqrt(2 * a.layers))
+    params[f"{l}.ln1"] = ln()
+    params[f"{l}.ln2"] = ln()
+    params[f"{l}.w1"] = lin(D, F)
+    params[f"{l}.w2"] = lin(F, D, 0.02 / math.sqrt(2 * a.layers))
+flat = [t for v in params.values() for t in v]
+decay = [t for t in flat if t.dim() == 2]
+no_decay = [t for t in flat if t.dim() != 2]
+opt = torch.optim.AdamW(
+    [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+    lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+)
+
+
+def layer_norm(x, g, b):
+    mean = x.mean(-1, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(-1, keepdim=True)
+    return xc / torch.sqrt(var + 1e-5) * g + b
+
+
+def forward(x, bias):
+    h = x.reshape(B * T, I) @ params["embed"][0] + params["embed"][1]  # (B T, D)
+    for l in range(a.layers):
+        g = layer_norm(h, *params[f"{l}.ln1"])
+        q = (g @ params[f"{l}.wq"][0] + params[f"{l}.wq"][1]).reshape(B, T, H, E).transpose(1, 2)
+        k = (g @ params[f"{l}.wk"][0] + params[f"{l}.wk"][1]).reshape(B, T, H, E).permute(0, 2, 3, 1)
+        v = (g @ params[f"{l}.wv"][0] + params[f"{l}.wv"][1]).reshape(B, T, H, E).transpose(1, 2)
+        s = (q @ k) * (1 / math.sqrt(E)) + bias  # (B, H, T, T)
+        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B * T, D)
+        h = h + o @ params[f"{l}.wo"][0] + params[f"{l}.wo"][1]
+        m = layer_norm(h, *params[f"{l}.ln2"])
+        u = torch.nn.functional.gelu(m @ params[f"{l}.w1"][0] + params[f"{l}.w1"][1])
+        h = h + u @ params[f"{l}.w2"][0] + params[f"{l}.w2"][1]
+    return layer_norm(h, *params["lnF"]) @ params["out"][0] + params["out"][1]  # (B T, O)
+
+
+# The same batch shape as bench/train-step.ts: T-1 context tokens and one query per sequence.
+g = torch.Generator().manual_seed(1)
+x = (torch.rand(B, T, I, generator=g) < 0.3).float()
+kinds = torch.zeros(B, T, dtype=torch.long)
+kinds[:, T - 1] = 1
+ctx = (kinds == 0).float()
+live = (kinds != 2).float()
+allowed = torch.maximum(live[:, :, None] * ctx[:, None, :], torch.eye(T))
+bias = ((allowed - 1) * 1e9).reshape(B, 1, T, T)
+labels = torch.randint(0, O, (B,), generator=g)
+query = kinds.reshape(-1) == 1
+
+
+def step():
+    opt.zero_grad(set_to_none=True)
+    out = forward(x, bias)
+    loss = torch.nn.functional.cross_entropy(out[query], labels)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(flat, 1.0)
+    opt.step()
+    return loss.item()
+
+
+for _ in range(a.warmup):
+    step()
+times = []
+for _ in range(a.steps):
+    t0 = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t0)
+times.sort()
+median = times[len(times) // 2]
+res = {
+    "library": f"torch {torch.__version__}",
+    "threads": {"torch": torch.get_num_threads()},
+    "median_s": median,
+    "min_s": times[0],
+    "steps": a.steps,
+}
+print(json.dumps(res) if a.json else f"torch step median {median:.3f} s (min {times[0]:.3f})")
