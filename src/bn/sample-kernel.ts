@@ -85,12 +85,6 @@ export function makePlan(s: Structure): Plan {
 /** 2^32: a uint32 draw r stands for u = r / 2^32. */
 export const TWO_POW_32 = 4294967296;
 
-/** ceil(c) clamped to [0, 2^32]; c >= 2^32 (or NaN: `u >= NaN` is false) is never passed. */
-function threshold(c: number): number {
-  if (c > 0 && c < TWO_POW_32) return Math.ceil(c);
-  return c <= 0 ? 0 : TWO_POW_32;
-}
-
 /**
  * Writes the thresholds of CPT set `set` as uint64 word pairs: table entry e (layout of
  * `plan`) goes to words[2e] (low) and words[2e + 1] (high).
@@ -101,22 +95,26 @@ export function fillThresholds(
   set: number,
   words: Uint32Array,
 ): void {
+  const two32 = TWO_POW_32; // a local: an exported module constant is re-read on every use
   for (let i = 0; i < plan.vars; i++) {
-    const v = plan.variable[i]!;
     const k = plan.states[i]!;
-    const size = plan.cptSize[v]!;
-    const src = cpts[v]!;
-    for (let o = 0; o < size; o += k) {
-      const from = set * size + o;
-      const to = 2 * (plan.tableOffset[i]! + o);
+    const size = plan.cptSize[plan.variable[i]!]!;
+    const src = cpts[plan.variable[i]!]!;
+    const end = (set + 1) * size;
+    for (let from = set * size, to = 2 * plan.tableOffset[i]!; from < end; from += k, to += 2 * k) {
       let lastPositive = k - 1;
       while (lastPositive > 0 && !(src[from + lastPositive]! > 0)) lastPositive--;
       let sum = 0;
-      for (let x = 0; x < k; x++) {
+      for (let x = 0; x < lastPositive; x++) {
         sum += src[from + x]!;
-        const t = x >= lastPositive ? TWO_POW_32 : threshold(sum * TWO_POW_32);
-        words[to + 2 * x] = t >>> 0; // 2^32 >>> 0 is 0: low word of 2^32
-        words[to + 2 * x + 1] = t === TWO_POW_32 ? 1 : 0;
+        const c = sum * two32; // threshold ceil(c) in [0, 2^32]; NaN: never passed
+        const t = c > 0 ? (c < two32 ? Math.ceil(c) : two32) : c <= 0 ? 0 : two32;
+        words[to + 2 * x] = t; // stored mod 2^32: the low word
+        words[to + 2 * x + 1] = t === two32 ? 1 : 0;
+      }
+      for (let x = lastPositive; x < k; x++) {
+        words[to + 2 * x] = 0; // 2^32: never passed
+        words[to + 2 * x + 1] = 1;
       }
     }
   }
