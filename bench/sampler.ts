@@ -11,9 +11,12 @@
  * alike, and each rep records wall time and process CPU time; the best rep is reported
  * (the least disturbed one), the median ratio beside it.
  * The Python child runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset.
+ * Each TS rep includes compiling the structure's WebAssembly kernel (no cache across calls).
+ * The 1-minute load average is printed before and after: other processes share the cores.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { Structure } from "../src/bn/network.ts";
 import { topologicalOrder } from "../src/bn/network.ts";
@@ -111,6 +114,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const ts: Times[] = WORKLOADS.map(() => ({ wall: [], cpu: [] }));
 const np: Times[] = WORKLOADS.map(() => ({ wall: [], cpu: [] }));
+const loadBefore = loadavg()[0]!;
 let info: NumpyResult | undefined;
 for (let round = 0; round < ROUNDS; round++) {
   WORKLOADS.forEach((w, i) => timeTs(w, ts[i]!));
@@ -122,6 +126,10 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 console.log(`node ${process.version}; python ${info!.python}, numpy ${info!.numpy}`);
+console.log(`cpu: ${cpus().length} x ${cpus()[0]?.model ?? "unknown"}`);
+console.log(
+  `load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`,
+);
 console.log(`numpy kernel: ${JSON.stringify(info!.kernel)}`);
 console.log(`python child env: ${JSON.stringify(info!.openblas_env)}`);
 console.log(`${SETS} CPT sets x ${ROWS} rows; ${ROUNDS} rounds x ${REPS} reps per side`);
