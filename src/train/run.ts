@@ -1,0 +1,256 @@
+/**
+ * One training run in a directory, as `bnformer train` and the experiment drive it:
+ *   run.json        the resolved RunConfig (task, model size, train config with its final
+ *                   step count, budget) and how it was started; written before training
+ *   metrics.jsonl   one line per logged step (progress.ts)
+ *   checkpoint/     the loop's training checkpoint (weights, AdamW state, data stream)
+ *   sessions.json   seconds trained per session (a resumed run has several)
+ *   model/          the trained model (trained-model.ts), written when the run ends
+ * A run with a time budget (`minutes`) gets its step count from `calibrateSteps` once, at
+ * the start, and keeps the budget as a hard cap: if the machine slows down, it stops at the
+ * cap and saves the model with the steps it reached (recorded in the model's config).
+ * Interrupting (the `signal`) saves a checkpoint; running again with `resume` continues
+ * from it with the stored config and, with the same seed, ends with the same weights as an
+ * uninterrupted run (loop.ts). A directory whose model is complete is not trained again.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BnformerError } from "../errors.ts";
+import { readText, writeFileAtomic } from "../files.ts";
+import type { TrainConfig } from "./config.ts";
+import { validateTrainConfig } from "./config.ts";
+import { CHECKPOINT_DIR, train } from "./loop.ts";
+import type { StepMetrics } from "./progress.ts";
+import type { Calibration } from "./budget.ts";
+import { calibrateSteps } from "./budget.ts";
+import type { TaskConfig } from "./tasks.ts";
+import { buildTask } from "./tasks.ts";
+import type { ModelSize, TrainedModel } from "./trained-model.ts";
+import { MODEL_DIR, loadTrained, saveTrainedModel, specForTask } from "./trained-model.ts";
+
+/** Everything that defines a run. */
+export interface RunConfig {
+  format: "bnformer-train-run/1";
+  task: TaskConfig;
+  model: ModelSize;
+  train: TrainConfig;
+  /** Wall-clock budget in minutes (a hard cap), or null. */
+  minutes: number | null;
+  /** true: train.steps (and the schedule's length) come from calibrating against `minutes`. */
+  stepsFromMinutes: boolean;
+}
+
+export const RUN_FILE = "run.json";
+export const SESSIONS_FILE = "sessions.json";
+
+/** How to run. */
+export interface RunOptions {
+  outDir: string;
+  /** The requested config; may be omitted with `resume` (the stored one is used). */
+  config?: RunConfig;
+  /** Continue the run stored in outDir (refused otherwise when outDir holds one). */
+  resume?: boolean;
+  /** Progress line on stderr. */
+  progress?: boolean;
+  /** Aborting stops after the current step and saves a checkpoint. */
+  signal?: AbortSignal;
+  /** Status lines (calibration, resume, skip). */
+  log?: (line: string) => void;
+  onStep?: (m: StepMetrics) => void;
+  /** Recorded in run.json. */
+  command?: string;
+  /** With stepsFromMinutes: a step count already calibrated (e.g. for a run of the same shape). */
+  calibratedSteps?: number;
+}
+
+/** What a run call did. */
+export interface RunOutcome {
+  /** The trained model; null when the run was interrupted before its end. */
+  model: TrainedModel | null;
+  config: RunConfig;
+  /** The model already existed; nothing was trained. */
+  skipped: boolean;
+  resumed: boolean;
+  /** The hard time cap ended the run before config.train.steps. */
+  timeCapped: boolean;
+  /** Updates applied so far. */
+  step: number;
+}
+
+/** Trains (or resumes, or skips) the run in `o.outDir`; see the module header. */
+export async function runTraining(o: RunOptions): Promise<RunOutcome> {
+  const log = o.log ?? (() => {});
+  const runPath = join(o.outDir, RUN_FILE);
+  const stored = existsSync(runPath) ? readRunConfig(runPath) : null;
+  if (stored && !o.resume) {
+    throw new BnformerError(
+      "config",
+      `${o.outDir} already holds a training run; pass --resume to continue it, or choose another --out`,
+      { file: runPath },
+    );
+  }
+  if (stored && o.config) checkSameRun(stored, o.config, runPath);
+  if (stored && existsSync(join(o.outDir, MODEL_DIR))) {
+    const model = loadTrained(join(o.outDir, MODEL_DIR));
+    log(`${o.outDir}: the run is complete (step ${model.config.step}); not training again`);
+    return {
+      model,
+      config: stored,
+      skipped: true,
+      resumed: false,
+      timeCapped: false,
+      step: model.config.step,
+    };
+  }
+  const config = stored ?? (await resolveRun(o, log));
+  return trainResolved(o, config, stored !== null, log);
+}
+
+async function resolveRun(o: RunOptions, log: (l: string) => void): Promise<RunConfig> {
+  if (!o.config)
+    throw new BnformerError("config", `no training run in ${o.outDir} to resume`, {
+      file: o.outDir,
+    });
+  const c = o.config;
+  const task = buildTask(c.task);
+  let trainCfg: TrainConfig = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
+  if (c.stepsFromMinutes && o.calibratedSteps !== undefined) {
+    log(`${o.calibratedSteps} steps (calibrated for a run of the same shape)`);
+    trainCfg = withSteps(trainCfg, o.calibratedSteps);
+  } else if (c.stepsFromMinutes) {
+    log(`calibrating the step count for ${c.minutes} min on this machine ...`);
+    const cal = await calibrateRun(c);
+    log(
+      `calibration: ${cal.secondsPerStep.toFixed(3)} s/step expected, ${cal.steps} steps ` +
+        `(took ${cal.calibrationSeconds.toFixed(0)} s)`,
+    );
+    trainCfg = withSteps(trainCfg, cal.steps);
+  }
+  validateTrainConfig(trainCfg);
+  const resolved: RunConfig = { ...c, train: trainCfg };
+  const record = { ...resolved, command: o.command ?? null, startedAt: new Date().toISOString() };
+  writeFileAtomic(join(o.outDir, RUN_FILE), JSON.stringify(record, null, 2) + "\n");
+  return resolved;
+}
+
+/** Steps of `c` that fit its `minutes` on this machine now (budget.ts). */
+export async function calibrateRun(c: RunConfig): Promise<Calibration> {
+  if (c.minutes === null)
+    throw new BnformerError("config", "a step count from minutes needs minutes", {
+      path: ["minutes"],
+    });
+  const task = buildTask(c.task);
+  const trainCfg = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
+  return calibrateSteps(task, specForTask(task.layout, c.model), trainCfg, c.minutes);
+}
+
+/** `c` with `steps` updates: the schedule ends there, warmup at most a tenth of it. */
+export function withSteps(c: TrainConfig, steps: number): TrainConfig {
+  const warmupSteps = Math.min(c.schedule.warmupSteps, Math.floor(steps / 10));
+  return { ...c, steps, schedule: { ...c.schedule, warmupSteps, totalSteps: steps } };
+}
+
+async function trainResolved(
+  o: RunOptions,
+  config: RunConfig,
+  resumed: boolean,
+  log: (l: string) => void,
+): Promise<RunOutcome> {
+  const task = buildTask(config.task);
+  const spec = specForTask(task.layout, config.model);
+  const ckpt = join(o.outDir, CHECKPOINT_DIR);
+  const canResume = resumed && existsSync(ckpt);
+  if (canResume) log(`resuming ${o.outDir} from its checkpoint`);
+  const before = previousSeconds(o.outDir);
+  const cap = new AbortController();
+  const timer =
+    config.minutes === null
+      ? null
+      : setTimeout(() => cap.abort(), Math.max(0, config.minutes * 60 - before) * 1000);
+  const signal = o.signal ? AbortSignal.any([o.signal, cap.signal]) : cap.signal;
+  const t0 = performance.now();
+  try {
+    const r = await train({
+      spec,
+      config: config.train,
+      provider: task.provider,
+      outDir: o.outDir,
+      signal,
+      progress: o.progress ?? false,
+      ...(canResume ? { resumeFrom: ckpt } : {}),
+      ...(o.onStep ? { onStep: o.onStep } : {}),
+    });
+    const seconds = before + recordSession(o.outDir, (performance.now() - t0) / 1000);
+    const timeCapped = r.interrupted && cap.signal.aborted && !(o.signal?.aborted ?? false);
+    const base = { config, skipped: false, resumed: canResume, timeCapped, step: r.step };
+    if (r.interrupted && !timeCapped) return { ...base, model: null };
+    if (timeCapped) log(`time budget reached at step ${r.step} of ${config.train.steps}`);
+    saveTrainedModel(join(o.outDir, MODEL_DIR), spec, r.weights, {
+      kind: "trained",
+      task: config.task,
+      model: config.model,
+      train: config.train,
+      step: r.step,
+      trainSeconds: seconds,
+      encoding: { contextVisible: "all" },
+      shareContext: true,
+    });
+    return { ...base, model: loadTrained(join(o.outDir, MODEL_DIR)) };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function readRunConfig(path: string): RunConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readText(path));
+  } catch (e) {
+    if (e instanceof BnformerError) throw e;
+    throw new BnformerError(
+      "parse",
+      `not JSON: ${(e as Error).message}`,
+      { file: path },
+      { cause: e },
+    );
+  }
+  const c = parsed as RunConfig & { command?: unknown; startedAt?: unknown };
+  if (c.format !== "bnformer-train-run/1")
+    throw new BnformerError("parse", `expected "format": "bnformer-train-run/1"`, { file: path });
+  const { command: _c, startedAt: _s, ...rest } = c;
+  return rest;
+}
+
+/** The stored run must be the requested one (its step count may come from calibration). */
+function checkSameRun(stored: RunConfig, wanted: RunConfig, path: string): void {
+  const norm = (c: RunConfig) =>
+    JSON.stringify({
+      ...c,
+      train: c.stepsFromMinutes
+        ? { ...c.train, steps: 0, schedule: { ...c.train.schedule, totalSteps: 0, warmupSteps: 0 } }
+        : c.train,
+    });
+  const a = { ...stored, train: { ...stored.train, lengthBuckets: [] } };
+  const b = { ...wanted, train: { ...wanted.train, lengthBuckets: [] } };
+  if (norm(a) !== norm(b))
+    throw new BnformerError(
+      "config",
+      "the stored run was started with another configuration; resume it without changing flags, or choose another --out",
+      { file: path },
+    );
+}
+
+/** Seconds trained by earlier sessions of the run in `dir`. */
+function previousSeconds(dir: string): number {
+  const p = join(dir, SESSIONS_FILE);
+  if (!existsSync(p)) return 0;
+  return (JSON.parse(readFileSync(p, "utf8")) as number[]).reduce((a, b) => a + b, 0);
+}
+
+/** Appends this session's seconds; returns the total over sessions minus earlier ones. */
+function recordSession(dir: string, seconds: number): number {
+  const p = join(dir, SESSIONS_FILE);
+  const all = existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as number[]) : [];
+  writeFileAtomic(p, JSON.stringify([...all, seconds]) + "\n");
+  return seconds;
+}

@@ -1,0 +1,229 @@
+/**
+ * Trained models: the spec of a task's transformer, and the checkpoint a finished training
+ * run leaves (distinct from construction and training checkpoints).
+ *
+ * A trained checkpoint is a model checkpoint directory (src/model/checkpoint.ts) whose
+ * config.json "config" is `TrainedModelConfig`: kind "trained", the task (structures,
+ * prior, target, lengths), the model size, the training config, the updates applied, and
+ * how tokens are encoded (one shared, unmarked context encoding, contextVisible "all").
+ * `loadTrainedModel` turns it into a `TransformerModel` (src/model/engine.ts) for the
+ * float64 reference executor; `loadTrained` also returns the task and training settings.
+ *
+ * Which structures a trained model may be run on: a model trained on one structure only on
+ * that structure (same parents); a mixed or random-DAG model on any structure with the
+ * same token layout (it was never told the structure).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { BnformerError } from "../errors.ts";
+import type { Structure } from "../bn/network.ts";
+import type { Activation, TransformerSpec, TransformerWeights } from "../model/spec.ts";
+import { validateSpec } from "../model/spec.ts";
+import type { TokenLayout } from "../model/encoding.ts";
+import { tokenLayout } from "../model/encoding.ts";
+import type { TransformerModel } from "../model/engine.ts";
+import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import type { TrainConfig } from "./config.ts";
+import type { StructureJson, TaskConfig, TrainingTask } from "./tasks.ts";
+import { buildTask, sameLayout } from "./tasks.ts";
+
+/** Size of a task's transformer; the input and output widths come from the task. */
+export interface ModelSize {
+  /** D */
+  dModel: number;
+  layers: number;
+  /** H per layer (head dim E = D / H). */
+  heads: number;
+  /** F per layer (0: no MLP). */
+  mlpHidden: number;
+  activation: Activation;
+}
+
+/** Defaults chosen by the tuning runs of docs/training.md. */
+export const defaultModelSize: ModelSize = {
+  dModel: 64,
+  layers: 2,
+  heads: 2,
+  mlpHidden: 256,
+  activation: "gelu",
+};
+
+/** Throws a "config" error naming the first bad field. */
+export function validateModelSize(s: ModelSize): void {
+  const bad = (k: string, v: unknown, want: string): never => {
+    throw new BnformerError("config", `${k} must be ${want}, got ${JSON.stringify(v)}`, {
+      path: ["model", k],
+    });
+  };
+  for (const k of ["dModel", "layers", "heads"] as const)
+    if (!Number.isInteger(s[k]) || s[k] < 1) bad(k, s[k], "an integer >= 1");
+  if (!Number.isInteger(s.mlpHidden) || s.mlpHidden < 0)
+    bad("mlpHidden", s.mlpHidden, "an integer >= 0");
+  if (s.dModel % s.heads !== 0) bad("heads", s.heads, `a divisor of dModel ${s.dModel}`);
+  if (s.activation !== "gelu" && s.activation !== "relu")
+    bad("activation", s.activation, "gelu or relu");
+}
+
+/** The pre-LN transformer for a task's layout: logits over the largest cardinality. */
+export function specForTask(layout: TokenLayout, size: ModelSize): TransformerSpec {
+  validateModelSize(size);
+  const layer = {
+    heads: size.heads,
+    headDim: size.dModel / size.heads,
+    mlpHidden: size.mlpHidden,
+  };
+  return {
+    format: "bnformer-transformer/1",
+    inputDim: layout.width,
+    dModel: size.dModel,
+    layers: Array.from({ length: size.layers }, () => ({ ...layer })),
+    activation: size.activation,
+    layerNorm: true,
+    outputDim: layout.maxCard,
+    output: "logits",
+  };
+}
+
+/** The JSON a trained checkpoint keeps (config.json "config"). */
+export interface TrainedModelConfig {
+  kind: "trained";
+  task: TaskConfig;
+  model: ModelSize;
+  train: TrainConfig;
+  /** Updates applied (train.steps unless the run was stopped by its time budget). */
+  step: number;
+  /** Seconds spent training (all sessions of the run). */
+  trainSeconds: number;
+  encoding: { contextVisible: "all" };
+  shareContext: true;
+}
+
+/** A trained model with everything it was trained with. */
+export interface TrainedModel {
+  spec: TransformerSpec;
+  weights: TransformerWeights;
+  config: TrainedModelConfig;
+  task: TrainingTask;
+}
+
+/** Saves a trained model into `dir` (model.safetensors + config.json, atomic per file). */
+export function saveTrainedModel(
+  dir: string,
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  config: TrainedModelConfig,
+): void {
+  saveCheckpoint(dir, {
+    spec,
+    weights,
+    config: config as unknown as Record<string, unknown>,
+  });
+}
+
+/** Sub-directory of a training run that holds its trained model. */
+export const MODEL_DIR = "model";
+
+/** `dir` itself when it holds config.json, else `dir/model` (a run directory). */
+export function trainedModelDir(dir: string): string {
+  if (existsSync(join(dir, CONFIG_FILE))) return dir;
+  if (existsSync(join(dir, MODEL_DIR, CONFIG_FILE))) return join(dir, MODEL_DIR);
+  throw new BnformerError(
+    "io",
+    `no trained model here (neither ${CONFIG_FILE} nor ${MODEL_DIR}/${CONFIG_FILE}); ` +
+      `if the training run was interrupted, finish it with bnformer train --resume`,
+    { file: dir },
+  );
+}
+
+/** True when `dir` (or `dir/model`) holds a trained checkpoint. */
+export function isTrainedModelDir(dir: string): boolean {
+  try {
+    return loadCheckpoint(trainedModelDir(dir)).config.kind === "trained";
+  } catch {
+    return false;
+  }
+}
+
+/** Loads a trained checkpoint (a model directory or a run directory). */
+export function loadTrained(dir: string): TrainedModel {
+  const path = trainedModelDir(dir);
+  const ck = loadCheckpoint(path);
+  const cfg = ck.config as unknown as TrainedModelConfig;
+  const where = { file: join(path, CONFIG_FILE), path: ["config"] };
+  const kind = (ck.config as { kind?: unknown }).kind;
+  if (kind !== "trained" || typeof cfg.task !== "object" || cfg.task === null) {
+    const hint =
+      kind === "construction"
+        ? "; load it with --engine model:DIR as a construction"
+        : kind === "training"
+          ? "; it is a training checkpoint: finish the run (bnformer train --resume) to get the model"
+          : "";
+    throw new BnformerError(
+      "parse",
+      `not a trained-model checkpoint (config.kind is ${JSON.stringify(kind)})${hint}`,
+      where,
+    );
+  }
+  validateSpec(ck.spec);
+  const task = buildTask(cfg.task);
+  const expected = specForTask(task.layout, cfg.model);
+  if (JSON.stringify(expected) !== JSON.stringify(ck.spec))
+    throw new BnformerError(
+      "spec",
+      "the saved spec does not match the saved task and model size",
+      where,
+    );
+  return { spec: ck.spec, weights: ck.weights, config: cfg, task };
+}
+
+/**
+ * A trained model as a TransformerModel for `structure` (default: the task's first
+ * structure; for a random-DAG task pass the structure to run on). See the module header
+ * for which structures are accepted.
+ */
+export function trainedTransformerModel(t: TrainedModel, structure?: Structure): TransformerModel {
+  const s = structure ?? t.task.structures[0]!;
+  checkRunnableOn(t, s);
+  return {
+    structure: s,
+    spec: t.spec,
+    weights: t.weights,
+    encoding: { contextVisible: "all" },
+    shareContext: true,
+  };
+}
+
+/** `loadTrained` then `trainedTransformerModel`: what `--engine model:DIR` needs. */
+export function loadTrainedModel(dir: string, structure?: Structure): TransformerModel {
+  return trainedTransformerModel(loadTrained(dir), structure);
+}
+
+/** Throws unless the model may run on `s` (see the module header). */
+export function checkRunnableOn(t: TrainedModel, s: Structure): void {
+  const layout = tokenLayout(s);
+  if (!sameLayout(layout, t.task.layout)) {
+    throw new BnformerError(
+      "config",
+      `network "${s.name}" (${layout.vars} variables, cardinalities [${layout.cards.join(",")}]) ` +
+        `does not fit this model's token layout (${t.task.layout.vars} variables, ` +
+        `cardinalities [${t.task.layout.cards.join(",")}], the same topological order)`,
+      { path: ["structure"] },
+    );
+  }
+  const fixed = t.config.task.structures;
+  if (t.config.task.randomDag === null && fixed.length === 1 && !sameParents(fixed[0]!, s)) {
+    throw new BnformerError(
+      "config",
+      `this model was trained on "${fixed[0]!.name}" only; network "${s.name}" has other ` +
+        `parents (train a mixed or random-dag model to run on several structures)`,
+      { path: ["structure"] },
+    );
+  }
+}
+
+function sameParents(a: StructureJson, b: Structure): boolean {
+  return (
+    a.parents.length === b.parents.length &&
+    a.parents.every((ps, i) => ps.join() === b.parents[i]!.join())
+  );
+}
