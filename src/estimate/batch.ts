@@ -5,11 +5,10 @@
  * first `length` context rows, with a flag when that configuration is unseen.
  *
  * One pass over each episode's rows counts incrementally and snapshots the counts at each
- * prefix length, so all lengths cost one count of the longest. Per row it marks the
- * variables equal to the query; "matches on the parents" is an AND over the parent list and
- * "matches on the naive prefix" a running AND along the topological order. The same counts
- * serve every estimator (batchEstimate) and the posterior mean under a training prior
- * (batchPosteriorMean).
+ * prefix length, so all lengths cost one count of the longest. The row loop lives in
+ * batch-kernel.ts: compiled per structure for large batches, interpreted otherwise, with
+ * identical counts. The same counts serve every estimator (batchEstimate) and the posterior
+ * mean under a training prior (batchPosteriorMean).
  *
  * Layouts (flat, row-major): contexts [S, N, M], queries [S, M]; counts and probabilities
  * [S, L, K] with K = sum_v k_v and node v's states at stateOffsets[v] .. stateOffsets[v+1];
@@ -18,8 +17,9 @@
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
-import { topologicalOrder } from "../bn/network.ts";
 import { MISSING } from "../bn/dataset.ts";
+import { compiledCounter, interpretedCounter, makeCountPlan } from "./batch-kernel.ts";
+import type { CountPlan, CountsOut, EpisodeCounter } from "./batch-kernel.ts";
 import { applyUnseenPolicy } from "./policy.ts";
 import type { UnseenSite } from "./policy.ts";
 import type { EstimatorOptions } from "./options.ts";
@@ -72,160 +72,63 @@ export interface BatchEstimate {
 
 /** One counting pass per episode, snapshotting at each prefix length. */
 export function batchCounts(input: BatchInput, opts: { naive?: boolean } = {}): BatchCounts {
-  const { structure, queries, episodes: s, lengths } = input;
+  const { structure, queries, contexts, episodes: s, rows: n, lengths } = input;
   checkBatch(input);
   const naive = opts.naive === true;
   const sets = naive
     ? [...structure.parents, ...structure.variables.map((_, v) => naiveConditioning(structure, v))]
     : structure.parents;
   checkQueries(input, sets);
-  const plan = makePlan(structure, lengths);
-  const size = s * lengths.length * plan.kTot;
-  const out: Tallies = {
+  const plan = makeCountPlan(structure, naive);
+  const m = plan.cards.length;
+  const kTot = plan.offs[m]!;
+  const nl = lengths.length;
+  const size = s * nl * kTot;
+  const out: CountsOut = {
     parents: new Int32Array(size),
     naive: naive ? new Int32Array(size) : null,
     marginal: new Int32Array(size),
   };
-  for (let e = 0; e < s; e++) countEpisode(input, plan, e, out);
-  const offs = plan.offs;
-  return {
-    structure,
-    queries,
-    episodes: s,
-    lengths,
-    stateOffsets: offs,
-    ...out,
-  };
-}
-
-/** Count arrays for the three conditioning sets (naive null when not asked for). */
-interface Tallies {
-  parents: Int32Array;
-  naive: Int32Array | null;
-  marginal: Int32Array;
-}
-
-/** Loop-invariant tables: state offsets, topological order, parent lists and masks. */
-interface Plan {
-  cards: Int32Array;
-  offs: Int32Array; // M + 1 offsets into the K axis
-  kTot: number;
-  order: Int32Array; // topological order (the naive prefix grows along it)
-  pstart: Int32Array; // parents of v are plist[pstart[v] .. pstart[v + 1])
-  plist: Int32Array;
-  /** M <= MASK_VARS only: bit masks of v's parents and of v's naive prefix. */
-  pmask: Int32Array | null;
-  nmask: Int32Array | null;
-  lengths: Int32Array;
-}
-
-/** Up to this many variables a row's equalities to the query fit one int32 bit mask. */
-const MASK_VARS = 31;
-
-function makePlan(structure: Structure, lengths: readonly number[]): Plan {
-  const m = structure.variables.length;
-  const cards = Int32Array.from(structure.variables, (v) => v.states.length);
-  const offs = new Int32Array(m + 1);
-  for (let v = 0; v < m; v++) offs[v + 1] = offs[v]! + cards[v]!;
-  const pstart = new Int32Array(m + 1);
-  structure.parents.forEach((ps, v) => (pstart[v + 1] = pstart[v]! + ps.length));
-  const toMask = (set: readonly number[]) => set.reduce((a, p) => a | (1 << p), 0);
-  const small = m <= MASK_VARS;
-  return {
-    cards,
-    offs,
-    kTot: offs[m]!,
-    order: Int32Array.from(topologicalOrder(structure)),
-    pstart,
-    plist: Int32Array.from(structure.parents.flat()),
-    pmask: small ? Int32Array.from(structure.parents, toMask) : null,
-    nmask: small
-      ? Int32Array.from(structure.variables, (_, v) => toMask(naiveConditioning(structure, v)))
-      : null,
-    lengths: Int32Array.from(lengths),
-  };
-}
-
-/** Running counts of one episode; `snapshot` copies them into row (e, l) of the output. */
-class EpisodeTally {
-  readonly p: Int32Array;
-  readonly n: Int32Array;
-  readonly m: Int32Array;
-  constructor(kTot: number) {
-    this.p = new Int32Array(kTot);
-    this.n = new Int32Array(kTot);
-    this.m = new Int32Array(kTot);
+  const counter = chooseCounter(plan, s, lengths);
+  for (let e = 0; e < s; e++) {
+    counter.start(queries, e * m);
+    let done = 0;
+    for (let l = 0; l < nl; l++) {
+      const base = e * n * m;
+      const bad = counter.add(contexts, base + done * m, base + lengths[l]! * m);
+      if (bad >= 0) throw badCellError(structure, Math.floor(bad / m), bad % m, contexts[bad]!);
+      done = lengths[l]!;
+      counter.read(out, (e * nl + l) * kTot);
+    }
   }
-  snapshot(out: Tallies, at: number): void {
-    out.parents.set(this.p, at);
-    out.naive?.set(this.n, at);
-    out.marginal.set(this.m, at);
-  }
+  return { structure, queries, episodes: s, lengths, stateOffsets: plan.offs, ...out };
 }
 
+/** Below this many context cells read, compiling the row loop costs more than it saves. */
+const KERNEL_MIN_CELLS = 1 << 16;
+/** Above this many variables the straight-line row loop gets too long to optimise well. */
+const KERNEL_MAX_VARS = 256;
+/** Largest total of family tables (configurations x states over all nodes) to compile. */
+const KERNEL_MAX_FAMILY = 1 << 14;
 /**
- * Counts episode e row by row, snapshotting before row i when i is a context length.
- * A row matches v's parents when it equals the query on each; it matches v's naive prefix
- * when it equals the query on every earlier variable in topological order. Equality is
- * branch-free, (d - 1) >>> 31 being 1 iff d = 0; a MISSING cell never equals a conditioning
- * variable's query value (validated < 255). With M <= MASK_VARS the equalities form one bit
- * mask and each match is one AND; otherwise parents are ANDed from a list and the prefix
- * is a running AND along the topological order.
+ * Compile only while reading (about F + 2K terms per length, F = family table entries) costs
+ * at most this many times the row work (M per row): an interpreted (row, node) step costs
+ * about 8 compiled steps or read terms (bench/results/mle.md).
  */
-function countEpisode(input: BatchInput, plan: Plan, e: number, out: Tallies): void {
-  const { structure, contexts, rows: n } = input;
-  const { cards, offs, kTot, order, pstart, plist, pmask, nmask, lengths } = plan;
-  const m = cards.length;
-  const nl = lengths.length;
-  const naive = out.naive !== null;
-  const query = input.queries.subarray(e * m, (e + 1) * m);
-  const t = new EpisodeTally(kTot);
-  const { p: cntP, n: cntN, m: cntM } = t;
-  const eq = new Int32Array(m);
-  let li = 0;
-  for (let i = 0; ; i++) {
-    while (li < nl && lengths[li] === i) t.snapshot(out, (e * nl + li++) * kTot);
-    if (li === nl) return; // lengths <= N, so this ends the loop by i = N
-    const base = (e * n + i) * m;
-    if (pmask !== null && nmask !== null) {
-      let bits = 0;
-      for (let v = 0; v < m; v++) bits |= (((contexts[base + v]! ^ query[v]!) - 1) >>> 31) << v;
-      for (let v = 0; v < m; v++) {
-        const x = contexts[base + v]!;
-        if (x >= cards[v]!) {
-          if (x === MISSING) continue;
-          throw badCellError(structure, e * n + i, v, x);
-        }
-        const off = offs[v]! + x;
-        const a = pmask[v]!;
-        cntM[off]!++;
-        cntP[off]! += (((bits & a) ^ a) - 1) >>> 31;
-        if (naive) {
-          const b = nmask[v]!;
-          cntN[off]! += (((bits & b) ^ b) - 1) >>> 31;
-        }
-      }
-      continue;
-    }
-    for (let v = 0; v < m; v++) eq[v] = ((contexts[base + v]! ^ query[v]!) - 1) >>> 31;
-    let prefix = 1;
-    for (let r = 0; r < m; r++) {
-      const v = order[r]!;
-      const x = contexts[base + v]!;
-      if (x >= cards[v]!) {
-        if (x !== MISSING) throw badCellError(structure, e * n + i, v, x);
-        prefix &= eq[v]!;
-        continue;
-      }
-      const off = offs[v]! + x;
-      let ok = 1;
-      for (let j = pstart[v]!; j < pstart[v + 1]!; j++) ok &= eq[plist[j]!]!;
-      cntM[off]!++;
-      cntP[off]! += ok;
-      cntN[off]! += prefix;
-      prefix &= eq[v]!;
-    }
-  }
+const KERNEL_READ_RATIO = 8;
+
+/** The compiled counter when it pays (see the constants); the interpreted one otherwise. */
+function chooseCounter(plan: CountPlan, s: number, lengths: readonly number[]): EpisodeCounter {
+  const m = plan.cards.length;
+  const longest = lengths.length > 0 ? lengths[lengths.length - 1]! : 0;
+  const family = plan.fbase[m]!;
+  const readWork = lengths.length * (family + 2 * plan.offs[m]!);
+  const compile =
+    s * longest * m >= KERNEL_MIN_CELLS &&
+    m <= KERNEL_MAX_VARS &&
+    family <= KERNEL_MAX_FAMILY &&
+    readWork <= KERNEL_READ_RATIO * longest * m;
+  return compile ? compiledCounter(plan) : interpretedCounter(plan);
 }
 
 function checkBatch(input: BatchInput): void {
@@ -301,24 +204,30 @@ export function batchEstimate(counts: BatchCounts, opts: EstimatorOptions): Batc
   const nl = lengths.length;
   const probs = new Float64Array(counts.episodes * nl * kTot);
   const unseen = new Uint8Array(counts.episodes * nl * m);
+  // One site function for the whole call, reading the current cell: the policy builds the
+  // site only to name it in an error, and a closure per unseen cell showed in profiles.
+  let [siteEl, siteV] = [0, 0];
+  const site = (): UnseenSite => ({
+    structure,
+    target: siteV,
+    conditioning: sets[siteV]!,
+    states: sets[siteV]!.map((p) => counts.queries[Math.floor(siteEl / nl) * m + p]!),
+    contextRows: lengths[siteEl % nl]!,
+  });
   for (let el = 0; el < counts.episodes * nl; el++) {
     for (let v = 0; v < m; v++) {
       const at = el * kTot + offs[v]!;
       const k = offs[v + 1]! - offs[v]!;
       let nn = 0;
       for (let j = 0; j < k; j++) nn += source[at + j]!;
-      if (nn === 0) unseen[el * m + v] = 1;
-      if (nn === 0 && !bayes) {
-        const [e, l] = [Math.floor(el / nl), el % nl];
-        const site = (): UnseenSite => ({
-          structure,
-          target: v,
-          conditioning: sets[v]!,
-          states: sets[v]!.map((p) => counts.queries[e * m + p]!),
-          contextRows: lengths[l]!,
-        });
-        applyUnseenPolicy(o.unseen, counts.marginal, site, probs, at, at, k);
-        continue;
+      if (nn === 0) {
+        unseen[el * m + v] = 1;
+        if (!bayes) {
+          siteEl = el;
+          siteV = v;
+          applyUnseenPolicy(o.unseen, counts.marginal, site, probs, at, at, k);
+          continue;
+        }
       }
       const a = alpha[v]!;
       const denom = nn + k * a; // divide (not multiply by 1/denom): bit-equal to estimateConditional

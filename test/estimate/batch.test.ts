@@ -11,12 +11,20 @@ import {
   batchPosteriorMean,
 } from "../../src/estimate/batch.ts";
 import type { BatchInput } from "../../src/estimate/batch.ts";
+import {
+  compiledCounter,
+  interpretedCounter,
+  makeCountPlan,
+} from "../../src/estimate/batch-kernel.ts";
+import type { CountsOut, EpisodeCounter } from "../../src/estimate/batch-kernel.ts";
 import { estimateConditional } from "../../src/estimate/estimators.ts";
 import type { EstimatorOptions } from "../../src/estimate/options.ts";
-import { conditioningSet } from "../../src/estimate/options.ts";
+import { conditioningSet, naiveConditioning } from "../../src/estimate/options.ts";
 import { queryCounts, total } from "../../src/estimate/counts.ts";
 import { posteriorMean } from "../../src/estimate/posterior.ts";
 import type { CptPrior } from "../../src/bn/priors.ts";
+import type { Rng } from "../../src/bn/rng.ts";
+import { parentConfigCount } from "../../src/bn/cpt.ts";
 import { randomNetwork, randomStructure, sampleData, withMissing } from "./fixtures.ts";
 
 /** Batched and per-episode estimates use the same formula; allow rounding only. */
@@ -194,5 +202,150 @@ test("bad batch shapes, lengths and queries are rejected", () => {
   assert.throws(
     () => batchCounts({ ...b, queries }),
     new RegExp(`query of episode 1: "X${parent}" is missing`),
+  );
+});
+
+/**
+ * Random cells that equal the query's with probability `pEq` (so long runs of agreement,
+ * the naive prefix's multi-word case, occur), else a uniform state; then MISSING at `missing`.
+ */
+function randomCells(
+  rng: Rng,
+  s: Structure,
+  episodes: number,
+  rows: number,
+  pEq: number,
+  missing: number,
+): { contexts: Uint8Array; queries: Uint8Array } {
+  const cards = s.variables.map((v) => v.states.length);
+  const m = cards.length;
+  const queries = Uint8Array.from({ length: episodes * m }, (_, i) => rng.nextInt(cards[i % m]!));
+  const contexts = new Uint8Array(episodes * rows * m);
+  for (let i = 0; i < contexts.length; i++) {
+    const v = i % m;
+    const q = queries[Math.floor(i / (rows * m)) * m + v]!;
+    contexts[i] = rng.next() < pEq ? q : rng.nextInt(cards[v]!);
+    if (rng.next() < missing) contexts[i] = MISSING;
+  }
+  return { contexts, queries };
+}
+
+/** Every read of `counter` over the episodes at `lengths`, and the first bad cell (or -1). */
+function runCounter(
+  counter: EpisodeCounter,
+  k: number,
+  input: { contexts: Uint8Array; queries: Uint8Array },
+  m: number,
+  rows: number,
+  lengths: number[],
+): { out: CountsOut; bad: number } {
+  const episodes = input.queries.length / m;
+  const size = episodes * lengths.length * k;
+  const out = {
+    parents: new Int32Array(size),
+    naive: new Int32Array(size),
+    marginal: new Int32Array(size),
+  };
+  for (let e = 0; e < episodes; e++) {
+    counter.start(input.queries, e * m);
+    for (let l = 0; l < lengths.length; l++) {
+      const from = (e * rows + (l > 0 ? lengths[l - 1]! : 0)) * m;
+      const bad = counter.add(input.contexts, from, (e * rows + lengths[l]!) * m);
+      if (bad >= 0) return { out, bad };
+      counter.read(out, (e * lengths.length + l) * k);
+    }
+  }
+  return { out, bad: -1 };
+}
+
+test("the compiled counter's counts equal the interpreted counter's on random cases", () => {
+  // 1 variable (no naive prefix); several states (3 and 5 are not powers of two); a family
+  // of over 32 parent configurations (read through a loop, not unrolled); 40 and 63 variables
+  // (two mask words; 63 fills the second exactly)
+  const cases = [
+    { m: 1, maxStates: 4, maxParents: 3, pEq: 0.5 },
+    { m: 7, maxStates: 5, maxParents: 3, pEq: 0.3 },
+    { m: 8, maxStates: 4, maxParents: 4, pEq: 0.5 },
+    { m: 12, maxStates: 2, maxParents: 3, pEq: 0.7 },
+    { m: 40, maxStates: 3, maxParents: 3, pEq: 0.97 },
+    { m: 63, maxStates: 2, maxParents: 3, pEq: 0.99 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const seed = 100 + i;
+    const rng = createRng(seed);
+    const s = randomStructure(rng, c.m, { ...c, shuffle: true });
+    if (c.maxParents === 4) {
+      assert.ok(Math.max(...s.parents.map((_, v) => parentConfigCount(s, v))) > 32);
+    }
+    const rows = 60;
+    const lengths = [0, 1, 2, 17, 60];
+    for (const missing of [0, 0.02]) {
+      const input = randomCells(rng, s, 6, rows, c.pEq, missing);
+      for (const naive of [false, true]) {
+        const plan = makeCountPlan(s, naive);
+        const k = plan.offs[c.m]!;
+        const want = runCounter(interpretedCounter(plan), k, input, c.m, rows, lengths);
+        const got = runCounter(compiledCounter(plan), k, input, c.m, rows, lengths);
+        const what = `seed ${seed}, M ${c.m}, missing ${missing}, naive ${naive}`;
+        assert.equal(want.bad, -1, what);
+        assert.deepEqual(got.out.parents, want.out.parents, `parents: ${what}`);
+        assert.deepEqual(got.out.marginal, want.out.marginal, `marginal: ${what}`);
+        if (naive) assert.deepEqual(got.out.naive, want.out.naive, `naive: ${what}`);
+      }
+    }
+  }
+});
+
+test("both counters stop at the same bad cell, the first in topological order of its row", () => {
+  const rng = createRng(120);
+  const s = randomStructure(rng, 6, { maxParents: 2, maxStates: 3, shuffle: true });
+  const input = randomCells(rng, s, 3, 20, 0.5, 0.05);
+  const order = makeCountPlan(s, true).order;
+  const row = 2 * 20 + 13; // episode 2, row 13
+  const [late, early] = [order[4]!, order[1]!];
+  input.contexts[row * 6 + late] = 7; // a state no variable has (at most 3 states)
+  input.contexts[row * 6 + early] = 9;
+  for (const counter of [interpretedCounter, compiledCounter]) {
+    const plan = makeCountPlan(s, true);
+    const { bad } = runCounter(counter(plan), plan.offs[6]!, input, 6, 20, [5, 20]);
+    assert.equal(bad, row * 6 + early, counter.name);
+  }
+});
+
+test("batchCounts on a batch large enough to compile equals queryCounts per episode", () => {
+  const rng = createRng(130);
+  const s = randomStructure(rng, 6, { maxParents: 3, maxStates: 4, shuffle: true });
+  const [episodes, rows, lengths] = [30, 400, [0, 1, 7, 150, 400]]; // 72,000 cells
+  const cells = randomCells(rng, s, episodes, rows, 0.4, 0.01);
+  const b: BatchInput = { structure: s, ...cells, episodes, rows, lengths };
+  const counts = batchCounts(b, { naive: true });
+  const sets = (v: number) => ({
+    parents: s.parents[v]!,
+    naive: naiveConditioning(s, v),
+    marginal: [],
+  });
+  for (const e of [0, 11, 29]) {
+    const q = b.queries.subarray(e * 6, (e + 1) * 6);
+    lengths.forEach((len, l) => {
+      const ctx = episodeContext(b, e, len);
+      for (let v = 0; v < 6; v++) {
+        const at = (e * lengths.length + l) * counts.stateOffsets[6]! + counts.stateOffsets[v]!;
+        for (const [name, set] of Object.entries(sets(v))) {
+          const want = queryCounts(s, ctx, v, set, q);
+          const got = counts[name as "parents" | "naive" | "marginal"]!;
+          assert.deepEqual(
+            [...got.subarray(at, at + want.length)],
+            [...want],
+            `${name} e${e} v${v}`,
+          );
+        }
+      }
+    });
+  }
+  const bad = Uint8Array.from(b.contexts);
+  bad[(17 * rows + 321) * 6 + 2] = 200;
+  assert.throws(
+    () => batchCounts({ ...b, contexts: bad }),
+    /data > row 7121 > X2: cell holds state index 200/,
   );
 });
