@@ -158,6 +158,7 @@ function interpretRows(
 /** Compiled row loop: counts rows from `from` to the first irregular one; its offset or -1. */
 type RowLoop = (
   ctx: Uint8Array,
+  dv: DataView,
   from: number,
   to: number,
   q: Uint8Array,
@@ -193,6 +194,8 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
   const qcfg = new Int32Array(m); // the query's configuration of each family
   let query: Uint8Array = new Uint8Array(0);
   let qBase = 0;
+  let cells: Uint8Array = new Uint8Array(0);
+  let view = new DataView(cells.buffer);
   return {
     start(q, qAt) {
       query = q;
@@ -205,8 +208,10 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
       for (let v = 0; v < m; v++) qcfg[v] = parentConfigIndex(plan.structure, v, row);
     },
     add(ctx, from, to) {
+      if (ctx !== cells)
+        [cells, view] = [ctx, new DataView(ctx.buffer, ctx.byteOffset, ctx.length)];
       for (let o = from; o < to; o += m) {
-        o = loop(ctx, o, to, query, qBase, t.fam, t.hist, posOff, plan.order);
+        o = loop(ctx, view, o, to, query, qBase, t.fam, t.hist, posOff, plan.order);
         if (o < 0) return -1;
         const bad = countIrregularRow(plan, t, ctx, o, query, qBase);
         if (bad >= 0) return bad;
@@ -232,11 +237,11 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
 }
 
 /**
- * Source of the row loop for the plan: each cell read once into a local; one branch on
- * "every cell is a valid state" (an OR per power-of-two cardinality, a compare otherwise);
- * one family-table increment per variable with literal offsets and steps; for naive counts,
- * the row's equality mask along the topological order (positions 0..M-2), its lowest zero
- * bit (= first difference, M - 1 if none) and one histogram increment.
+ * Source of the row loop for the plan: the row's cells as locals (see `cellSource`); one
+ * branch on "every cell is a valid state"; one family-table increment per variable with
+ * literal offsets and steps; for naive counts, the row's equality mask along the topological
+ * order (positions 0..M-2), its lowest zero bit (= first difference, M - 1 if none) and one
+ * histogram increment.
  */
 function compileRowLoop(plan: CountPlan): RowLoop {
   const { cards, order, plist, pstart, fbase, fstep, naive } = plan;
@@ -246,16 +251,7 @@ function compileRowLoop(plan: CountPlan): RowLoop {
     const qs = Array.from(order.subarray(0, m - 1), (v) => `q${v} = q[qAt + ${v}] | 0`);
     if (qs.length > 0) body.push(`const ${qs.join(", ")};`);
   }
-  body.push(`for (let o = from; o < to; o += ${m}) {`);
-  body.push(`  const ${Array.from({ length: m }, (_, v) => `x${v} = ctx[o + ${v}]`).join(", ")};`);
-  const groups = new Map<number, number[]>(); // power-of-two cardinality -> variables
-  const checks: string[] = [];
-  cards.forEach((k, v) => {
-    if ((k & (k - 1)) === 0) groups.set(k, [...(groups.get(k) ?? []), v]);
-    else checks.push(`+(x${v} >= ${k})`);
-  });
-  for (const [k, vs] of groups) checks.push(`+((${vs.map((v) => `x${v}`).join(" | ")}) >= ${k})`);
-  body.push(`  if (${checks.join(" | ")}) return o;`);
+  body.push(`for (let o = from; o < to; o += ${m}) {`, ...cellSource(cards));
   for (let v = 0; v < m; v++) {
     const terms = [`${fbase[v]} + x${v}`];
     for (let i = pstart[v]!; i < pstart[v + 1]!; i++) terms.push(`${fstep[i]} * x${plist[i]}`);
@@ -263,8 +259,47 @@ function compileRowLoop(plan: CountPlan): RowLoop {
   }
   if (naive) body.push(...naiveSource(order));
   body.push("}", "return -1;");
-  const args = ["ctx", "from", "to", "q", "qAt", "fam", "hist", "posOff", "posVar"];
+  const args = ["ctx", "dv", "from", "to", "q", "qAt", "fam", "hist", "posOff", "posVar"];
   return new Function(...args, body.join("\n")) as RowLoop;
+}
+
+/**
+ * Lines that set x0..x(M-1) to row o's cells and return o unless each is a valid state.
+ * With M >= 4 the row is read as little-endian 32-bit words at bytes 0, 4, ... and M - 4
+ * (DataView, unaligned; 2.5x cheaper than a byte load per cell, measured) and a cell with a
+ * power-of-two cardinality k is checked by masking its bits >= k in its word; other
+ * cardinalities are compared. Smaller rows load bytes.
+ */
+function cellSource(cards: Int32Array): string[] {
+  const m = cards.length;
+  const lines: string[] = [];
+  const checks: string[] = [];
+  const pow2 = (k: number) => (k & (k - 1)) === 0;
+  if (m < 4) {
+    lines.push(`  const ${Array.from(cards, (_, v) => `x${v} = ctx[o + ${v}]`).join(", ")};`);
+    cards.forEach((k, v) => checks.push(`+(x${v} >= ${k})`));
+  } else {
+    const starts: number[] = [];
+    for (let b = 0; b + 4 <= m; b += 4) starts.push(b);
+    if (m % 4 !== 0) starts.push(m - 4);
+    const masks = starts.map(() => 0);
+    const cells: string[] = [];
+    for (let v = 0; v < m; v++) {
+      const w = Math.min(v >> 2, starts.length - 1); // the overlapping last word takes the tail
+      const shift = 8 * (v - starts[w]!);
+      cells.push(`x${v} = ${shift === 24 ? `w${w} >>> 24` : `(w${w} >>> ${shift}) & 255`}`);
+      const k = cards[v]!;
+      if (pow2(k)) masks[w]! |= (~(k - 1) & 255) << shift;
+      else checks.push(`+(x${v} >= ${k})`);
+    }
+    lines.push(
+      `  const ${starts.map((b, w) => `w${w} = dv.getUint32(o + ${b}, true)`).join(", ")};`,
+    );
+    lines.push(`  const ${cells.join(", ")};`);
+    masks.forEach((mask, w) => mask !== 0 && checks.push(`+((w${w} & ${mask | 0}) !== 0)`));
+  }
+  lines.push(`  if (${checks.join(" | ")}) return o;`);
+  return lines;
 }
 
 /** Lines of the row loop that add the row's first difference from the query to `hist`. */
