@@ -5,7 +5,8 @@ Model (identical math to src/model/jax/executor.ts): y = x W + b; pre-LN (two-pa
 eps 1e-5); masked multi-head attention with the bnformer mask (i sees j iff i == j or
 (kind[j] == CONTEXT and kind[i] != PAD)) as an additive -1e9 bias; exact GELU MLP; final LN;
 linear readout; cross-entropy at the QUERY tokens; global-norm clipping 1.0; AdamW
-(weight decay on matrices only).
+(weight decay on matrices only). Like bnformer, the last layer runs only the query rows
+(keys and values from every token); --all-rows runs it on every token instead.
 
 Run: OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/train_step_torch.py --json
 (torch intra-op threads 1, BLAS threads from OPENBLAS_NUM_THREADS; see docs/STACK.md).
@@ -30,6 +31,11 @@ p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--torch-threads", type=int, default=1)
 p.add_argument("--json", action="store_true")
+p.add_argument(
+    "--all-rows",
+    action="store_true",
+    help="run the last layer on every token (default: only the query rows, as bnformer does)",
+)
 a = p.parse_args()
 torch.set_num_threads(a.torch_threads)
 torch.manual_seed(0)
@@ -70,20 +76,31 @@ def layer_norm(x, g, b):
     return xc / torch.sqrt(var + 1e-5) * g + b
 
 
+def layer(l, h, bias, rows):
+    """Layer l on h (B T, D); `rows` None = every token, else the index of each sequence's
+    query (the last token): then only those rows go on, (B, D)."""
+    g = layer_norm(h, *params[f"{l}.ln1"])
+    R = T if rows is None else 1
+    gq = g if rows is None else g.reshape(B, T, D)[:, rows]
+    hq = h if rows is None else h.reshape(B, T, D)[:, rows]
+    q = (gq @ params[f"{l}.wq"][0] + params[f"{l}.wq"][1]).reshape(B, R, H, E).transpose(1, 2)
+    k = (g @ params[f"{l}.wk"][0] + params[f"{l}.wk"][1]).reshape(B, T, H, E).permute(0, 2, 3, 1)
+    v = (g @ params[f"{l}.wv"][0] + params[f"{l}.wv"][1]).reshape(B, T, H, E).transpose(1, 2)
+    bq = bias if rows is None else bias[:, :, rows : rows + 1]
+    s = (q @ k) * (1 / math.sqrt(E)) + bq  # (B, H, R, T)
+    o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B * R, D)
+    hq = hq + o @ params[f"{l}.wo"][0] + params[f"{l}.wo"][1]
+    m = layer_norm(hq, *params[f"{l}.ln2"])
+    u = torch.nn.functional.gelu(m @ params[f"{l}.w1"][0] + params[f"{l}.w1"][1])
+    return hq + u @ params[f"{l}.w2"][0] + params[f"{l}.w2"][1]
+
+
 def forward(x, bias):
     h = x.reshape(B * T, I) @ params["embed"][0] + params["embed"][1]  # (B T, D)
     for l in range(a.layers):
-        g = layer_norm(h, *params[f"{l}.ln1"])
-        q = (g @ params[f"{l}.wq"][0] + params[f"{l}.wq"][1]).reshape(B, T, H, E).transpose(1, 2)
-        k = (g @ params[f"{l}.wk"][0] + params[f"{l}.wk"][1]).reshape(B, T, H, E).permute(0, 2, 3, 1)
-        v = (g @ params[f"{l}.wv"][0] + params[f"{l}.wv"][1]).reshape(B, T, H, E).transpose(1, 2)
-        s = (q @ k) * (1 / math.sqrt(E)) + bias  # (B, H, T, T)
-        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B * T, D)
-        h = h + o @ params[f"{l}.wo"][0] + params[f"{l}.wo"][1]
-        m = layer_norm(h, *params[f"{l}.ln2"])
-        u = torch.nn.functional.gelu(m @ params[f"{l}.w1"][0] + params[f"{l}.w1"][1])
-        h = h + u @ params[f"{l}.w2"][0] + params[f"{l}.w2"][1]
-    return layer_norm(h, *params["lnF"]) @ params["out"][0] + params["out"][1]  # (B T, O)
+        last = l == a.layers - 1 and not a.all_rows
+        h = layer(l, h, bias, T - 1 if last else None)
+    return layer_norm(h, *params["lnF"]) @ params["out"][0] + params["out"][1]
 
 
 # The same batch shape as bench/train-step.ts: T-1 context tokens and one query per sequence.
@@ -101,8 +118,8 @@ query = kinds.reshape(-1) == 1
 
 def step():
     opt.zero_grad(set_to_none=True)
-    out = forward(x, bias)
-    loss = torch.nn.functional.cross_entropy(out[query], labels)
+    out = forward(x, bias)  # (B T, O), or (B, O) at the queries
+    loss = torch.nn.functional.cross_entropy(out[query] if a.all_rows else out, labels)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(flat, 1.0)
     opt.step()
@@ -120,6 +137,7 @@ times.sort()
 median = times[len(times) // 2]
 res = {
     "library": f"torch {torch.__version__}",
+    "last_layer": "all rows" if a.all_rows else "query rows",
     "threads": {"torch": torch.get_num_threads()},
     "median_s": median,
     "min_s": times[0],

@@ -11,11 +11,11 @@
  * With `spec.output === "probabilities"` p is the readout itself (log clamped at 1e-30).
  *
  * `lossCore` is traced (runs inside jit / valueAndGrad) and consumes its arguments. Its
- * dense inputs come from `denseTargets`: every token gets a row, non-query rows weigh 0.
+ * dense inputs come from `denseTargets`: one row per query slot (src/model/jax/batch.ts),
+ * unused slots weigh 0.
  */
 import type { Array as JArray } from "@jax-js/jax";
 import { BnformerError } from "../errors.ts";
-import { TOKEN_QUERY } from "../model/spec.ts";
 import { MASK_BIAS } from "../model/jax/executor.ts";
 import { jaxLib } from "../model/jax/setup.ts";
 
@@ -29,8 +29,8 @@ export const LOSS_KINDS: readonly LossKind[] = ["cross-entropy", "l1"];
 const PROB_FLOOR = 1e-30;
 
 /**
- * Mean loss over queries: out (R, O) readouts at R = B T tokens, target and valid (R, O),
- * weight (R) = 1/Q at QUERY tokens, 0 elsewhere. Consumes every array argument.
+ * Mean loss over queries: out (R, O) readouts at R = B Qm query slots, target and valid
+ * (R, O), weight (R) = 1/Q at used slots, 0 at unused ones. Consumes every array argument.
  */
 export function lossCore(
   kind: LossKind,
@@ -64,15 +64,17 @@ export interface QueryTargets {
   readonly valid?: Uint8Array;
 }
 
-/** Dense (B T, O) target and valid rows and (B T) weights from per-query targets. */
+/**
+ * Dense (R, O) target and valid rows and (R) weights for R query slots, from per-query
+ * targets; `slotOfQuery[r]` is the slot of query r (`querySlots`). Unused slots weigh 0.
+ */
 export function denseTargets(
-  kinds: Uint8Array,
+  slotOfQuery: Int32Array,
+  R: number,
   O: number,
   q: QueryTargets,
 ): { target: Float32Array; valid: Float32Array; weight: Float32Array } {
-  const R = kinds.length;
-  let Q = 0;
-  for (let i = 0; i < R; i++) if (kinds[i] === TOKEN_QUERY) Q++;
+  const Q = slotOfQuery.length;
   const bad = (what: string) => new BnformerError("data", what, { path: ["batch", "targets"] });
   if (Q === 0) throw bad("the batch has no QUERY token, so no loss can be computed");
   if (q.targets.length !== Q * O)
@@ -82,9 +84,8 @@ export function denseTargets(
   const target = new Float32Array(R * O);
   const valid = new Float32Array(R * O).fill(1);
   const weight = new Float32Array(R);
-  let r = 0;
-  for (let i = 0; i < R; i++) {
-    if (kinds[i] !== TOKEN_QUERY) continue;
+  for (let r = 0; r < Q; r++) {
+    const i = slotOfQuery[r]!;
     weight[i] = 1 / Q;
     let anyValid = false;
     for (let s = 0; s < O; s++) {
@@ -97,7 +98,6 @@ export function denseTargets(
       anyValid ||= ok;
     }
     if (!anyValid) throw bad(`query ${r} has no valid state`);
-    r++;
   }
   return { target, valid, weight };
 }

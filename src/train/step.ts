@@ -12,7 +12,7 @@
 import type { Array as JArray } from "@jax-js/jax";
 import type { TransformerSpec } from "../model/spec.ts";
 import type { JaxParams, Placement, TokenBatch } from "../model/jax/executor.ts";
-import { forwardCore, kindMasks, toJax, validateBatch } from "../model/jax/executor.ts";
+import { forwardCore, kindMasks, querySlots, toJax, validateBatch } from "../model/jax/executor.ts";
 import { loadJax } from "../model/jax/setup.ts";
 import type { LossKind, QueryTargets } from "./loss.ts";
 import { denseTargets, lossCore } from "./loss.ts";
@@ -22,11 +22,15 @@ import { adamwStepScalars, adamwUpdate, clipByGlobalNorm, validateAdamw } from "
 /** A training batch: B sequences of T tokens and a target for every QUERY token. */
 export type TrainBatch = TokenBatch & QueryTargets;
 
-/** The batch as jax arrays: x (B, T, I); ctx, live (B, T); target, valid (B T, O); weight (B T). */
+/**
+ * The batch as jax arrays: x (B, T, I); ctx, live (B, T); sel (B, Qm, T) query slots;
+ * target, valid (B Qm, O); weight (B Qm).
+ */
 export type DeviceBatch = {
   x: JArray;
   ctx: JArray;
   live: JArray;
+  sel: JArray;
   target: JArray;
   valid: JArray;
   weight: JArray;
@@ -42,14 +46,17 @@ export function uploadBatch(
   const [B, T] = batch.shape;
   const O = spec.outputDim;
   const { ctx, live } = kindMasks(batch);
-  const d = denseTargets(batch.kinds, O, batch);
+  const slots = querySlots(batch);
+  const R = B * slots.perSequence;
+  const d = denseTargets(slots.slotOfQuery, R, O, batch);
   return {
     x: toJax(batch.tokens, [B, T, spec.inputDim], place),
     ctx: toJax(ctx, [B, T], place),
     live: toJax(live, [B, T], place),
-    target: toJax(d.target, [B * T, O], place),
-    valid: toJax(d.valid, [B * T, O], place),
-    weight: toJax(d.weight, [B * T], place),
+    sel: toJax(slots.sel, [B, slots.perSequence, T], place),
+    target: toJax(d.target, [R, O], place),
+    valid: toJax(d.valid, [R, O], place),
+    weight: toJax(d.weight, [R], place),
   };
 }
 
@@ -60,7 +67,7 @@ export function batchLoss(
   p: JaxParams,
   b: DeviceBatch,
 ): JArray {
-  const out = forwardCore(spec, p, b.x, b.ctx, b.live); // (B T, O)
+  const out = forwardCore(spec, p, b.x, b.ctx, b.live, b.sel); // (B Qm, O)
   return lossCore(kind, spec.output, out, b.target, b.valid, b.weight);
 }
 

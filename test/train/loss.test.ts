@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { TOKEN_CONTEXT as C, TOKEN_PAD as P, TOKEN_QUERY as Q } from "../../src/model/spec.ts";
 import { loadJax, jaxLib } from "../../src/model/jax/setup.ts";
-import { toJax } from "../../src/model/jax/executor.ts";
+import { querySlots, toJax } from "../../src/model/jax/executor.ts";
 import type { LossKind } from "../../src/train/loss.ts";
 import { denseTargets, lossCore, oneHotTargets } from "../../src/train/loss.ts";
 
@@ -17,10 +17,16 @@ before(async () => {
   await loadJax();
 });
 
-// Four tokens: context, query A (3 valid states), PAD, query B (only states 0 and 1 valid).
-const KINDS = Uint8Array.from([C, Q, P, Q]);
+// Two sequences: [context, query A (3 valid states), query B (states 0 and 1 valid)] and
+// [context, context, PAD]. Two slots per sequence: A, B, then two unused slots.
+const SLOTS = querySlots({
+  tokens: new Float32Array(6),
+  kinds: Uint8Array.from([C, Q, Q, C, C, P]),
+  shape: [2, 3, 1],
+});
+const R = 4;
 const O = 3;
-const OUT = [9, 9, 9, 0.2, -1.0, 0.7, 5, 5, 5, 1.5, 0.1, 42];
+const OUT = [0.2, -1.0, 0.7, 1.5, 0.1, 42, 9, 9, 9, 5, 5, 5];
 const VALID = Uint8Array.from([1, 1, 1, 1, 1, 0]);
 
 function softmax(xs: number[]): number[] {
@@ -36,8 +42,7 @@ async function loss(
   out: number[],
   targets: Float32Array,
 ) {
-  const d = denseTargets(KINDS, O, { targets, valid: VALID });
-  const R = KINDS.length;
+  const d = denseTargets(SLOTS.slotOfQuery, R, O, { targets, valid: VALID });
   const l = lossCore(
     kind,
     output,
@@ -66,17 +71,18 @@ test("L1 is sum |p - t| over valid states (2 x TV), averaged over queries", asyn
   assert.ok(Math.abs((await loss("l1", "logits", OUT, targets)) - want) < LOSS_TOL);
 });
 
-test("non-query rows and invalid states change neither the loss nor get gradient", async () => {
+test("unused slots and invalid states change neither the loss nor get gradient", async () => {
   const targets = oneHotTargets([0, 0], O);
+  const ignored = [5, 6, 7, 8, 9, 10, 11]; // B's invalid logit, the two unused slots
   const changed = [...OUT];
-  for (const i of [0, 1, 2, 6, 7, 8, 11]) changed[i] = -3; // context, PAD, the invalid logit
+  for (const i of ignored) changed[i] = -3;
   for (const kind of ["cross-entropy", "l1"] as const) {
     assert.equal(
       await loss(kind, "logits", changed, targets),
       await loss(kind, "logits", OUT, targets),
     );
     const jax = jaxLib();
-    const d = denseTargets(KINDS, O, { targets, valid: VALID });
+    const d = denseTargets(SLOTS.slotOfQuery, R, O, { targets, valid: VALID });
     const g = jax.grad((out: ReturnType<typeof toJax>) =>
       lossCore(
         kind,
@@ -88,13 +94,13 @@ test("non-query rows and invalid states change neither the loss nor get gradient
       ),
     )(toJax(OUT, [4, O]));
     const gd = Array.from(await g.data());
-    for (const i of [0, 1, 2, 6, 7, 8, 11]) assert.equal(gd[i], 0, `${kind} gradient entry ${i}`);
-    assert.ok(gd.slice(3, 6).some((x) => x !== 0));
+    for (const i of ignored) assert.equal(gd[i], 0, `${kind} gradient entry ${i}`);
+    assert.ok(gd.slice(0, 5).every((x) => x !== 0));
   }
 });
 
 test("with a probabilities readout, cross-entropy is -log p and L1 compares p directly", async () => {
-  const out = [0, 0, 0, 0.6, 0.3, 0.1, 0, 0, 0, 0.25, 0.75, 0];
+  const out = [0.6, 0.3, 0.1, 0.25, 0.75, 0, 0, 0, 0, 0, 0, 0];
   const ce = await loss("cross-entropy", "probabilities", out, oneHotTargets([0, 1], O));
   assert.ok(Math.abs(ce - -(Math.log(0.6) + Math.log(0.75)) / 2) < LOSS_TOL);
   const l1 = await loss("l1", "probabilities", out, Float32Array.from([1, 0, 0, 0.5, 0.5, 0]));
@@ -103,15 +109,19 @@ test("with a probabilities readout, cross-entropy is -log p and L1 compares p di
 
 test("targets that do not fit are rejected with the query and state", () => {
   assert.throws(
-    () => denseTargets(KINDS, O, { targets: new Float32Array(3) }),
+    () => denseTargets(SLOTS.slotOfQuery, R, O, { targets: new Float32Array(3) }),
     /targets have 3 values; expected 2 queries x 3 outputs/,
   );
   assert.throws(
-    () => denseTargets(KINDS, O, { targets: Float32Array.from([1, 0, 0, 0, 0, 1]), valid: VALID }),
+    () =>
+      denseTargets(SLOTS.slotOfQuery, R, O, {
+        targets: Float32Array.from([1, 0, 0, 0, 0, 1]),
+        valid: VALID,
+      }),
     /query 1 state 2: target 1 on an invalid state/,
   );
   assert.throws(
-    () => denseTargets(Uint8Array.from([C, C]), O, { targets: new Float32Array(0) }),
+    () => denseTargets(new Int32Array(0), 2, O, { targets: new Float32Array(0) }),
     /no QUERY token/,
   );
   assert.throws(

@@ -223,6 +223,23 @@ test("context rows see each other, the query sees everything, nothing sees the q
   jaxLib().tree.dispose(params);
 });
 
+test("the query-only last layer gives the outputs of running every row", async () => {
+  const spec = SMALL_SPEC;
+  const rng = createRng(12);
+  const params = paramsFromWeights(spec, round32(spec, randomWeights(rng, spec, 0.6)));
+  const batch = randomBatch(rng, 3, 7, spec.inputDim);
+  const [B, T] = batch.shape;
+  const O = spec.outputDim;
+  const ex = execs.get(spec)!;
+  const all = await ex.forwardAll(params, batch);
+  const rows: number[] = [];
+  for (let i = 0; i < B * T; i++)
+    if (batch.kinds[i] === TOKEN_QUERY) rows.push(...all.subarray(i * O, (i + 1) * O));
+  const { outputs } = await ex.forward(params, batch);
+  assertClose(outputs, rows, 1e-6, "query rows");
+  jaxLib().tree.dispose(params);
+});
+
 test("padding a batch with PAD tokens leaves every query output unchanged", async () => {
   const spec = SMALL_SPEC;
   const rng = createRng(9);
