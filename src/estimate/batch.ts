@@ -104,8 +104,12 @@ export function batchCounts(input: BatchInput, opts: { naive?: boolean } = {}): 
   return { structure, queries, episodes: s, lengths, stateOffsets: plan.offs, ...out };
 }
 
-/** Below this many context cells read, compiling the row loop costs more than it saves. */
-const KERNEL_MIN_CELLS = 1 << 16;
+/**
+ * Below this many context cells read, the compiled loop's start (compiling, then running
+ * unoptimised until V8 optimises it; tens of ms in a cold process) costs more than it
+ * saves: measured crossover between 70,000 and 350,000 cells.
+ */
+const KERNEL_MIN_CELLS = 1 << 18;
 /** Above this many variables the straight-line row loop gets too long to optimise well. */
 const KERNEL_MAX_VARS = 256;
 /** Largest total of family tables (configurations x states over all nodes) to compile. */

@@ -325,7 +325,7 @@ test("both counters stop at the same bad cell, the first in topological order of
 test("batchCounts on a batch large enough to compile equals queryCounts per episode", () => {
   const rng = createRng(130);
   const s = randomStructure(rng, 6, { maxParents: 3, maxStates: 4, shuffle: true });
-  const [episodes, rows, lengths] = [30, 400, [0, 1, 7, 150, 400]]; // 72,000 cells
+  const [episodes, rows, lengths] = [60, 800, [0, 1, 7, 150, 800]]; // 288,000 cells
   const cells = randomCells(rng, s, episodes, rows, 0.4, 0.01);
   const b: BatchInput = { structure: s, ...cells, episodes, rows, lengths };
   const counts = batchCounts(b, { naive: true });
@@ -334,7 +334,7 @@ test("batchCounts on a batch large enough to compile equals queryCounts per epis
     naive: naiveConditioning(s, v),
     marginal: [],
   });
-  for (const e of [0, 11, 29]) {
+  for (const e of [0, 11, 59]) {
     const q = b.queries.subarray(e * 6, (e + 1) * 6);
     lengths.forEach((len, l) => {
       const ctx = episodeContext(b, e, len);
@@ -356,6 +356,6 @@ test("batchCounts on a batch large enough to compile equals queryCounts per epis
   bad[(17 * rows + 321) * 6 + 2] = 200;
   assert.throws(
     () => batchCounts({ ...b, contexts: bad }),
-    /data > row 7121 > X2: cell holds state index 200/,
+    /data > row 13921 > X2: cell holds state index 200/,
   );
 });
