@@ -98,9 +98,11 @@ export function makeCountPlan(structure: Structure, naive: boolean): CountPlan {
 
 /** The counter that interprets the plan (see the module header). */
 export function interpretedCounter(plan: CountPlan): EpisodeCounter {
-  const kTot = plan.offs[plan.cards.length]!;
+  const m = plan.cards.length;
+  const kTot = plan.offs[m]!;
   const cnt = new Int32Array(3 * kTot); // [parents | naive | marginal]
-  const eq = new Int32Array(plan.cards.length); // the current row's cell == query cell
+  const eq = new Int32Array(m); // the current row's cell == query cell
+  const masks = m <= WORD ? conditioningMasks(plan) : null;
   let query: Uint8Array = new Uint8Array(0);
   let qBase = 0;
   return {
@@ -109,13 +111,65 @@ export function interpretedCounter(plan: CountPlan): EpisodeCounter {
       query = q;
       qBase = qAt;
     },
-    add: (ctx, from, to) => interpretRows(plan, cnt, eq, ctx, from, to, query, qBase),
+    add: (ctx, from, to) =>
+      masks === null
+        ? interpretRows(plan, cnt, eq, ctx, from, to, query, qBase)
+        : interpretRowsMasked(plan, masks, cnt, ctx, from, to, query, qBase),
     read(out, at) {
       out.parents.set(cnt.subarray(0, kTot), at);
       out.naive?.set(cnt.subarray(kTot, 2 * kTot), at);
       out.marginal.set(cnt.subarray(2 * kTot), at);
     },
   };
+}
+
+/** Bit masks (M <= WORD) of each variable's parents, then of its naive prefix: [2M]. */
+function conditioningMasks(plan: CountPlan): Int32Array {
+  const { order, pstart, plist } = plan;
+  const m = order.length;
+  const masks = new Int32Array(2 * m);
+  let prefix = 0;
+  for (let r = 0; r < m; r++) {
+    const v = order[r]!;
+    for (let i = pstart[v]!; i < pstart[v + 1]!; i++) masks[v] |= 1 << plist[i]!;
+    masks[m + v] = prefix;
+    prefix |= 1 << v;
+  }
+  return masks;
+}
+
+/** The interpreted row loop for M <= WORD: a row's equalities as one bit mask, one AND per set. */
+function interpretRowsMasked(
+  plan: CountPlan,
+  masks: Int32Array,
+  cnt: Int32Array,
+  ctx: Uint8Array,
+  from: number,
+  to: number,
+  q: Uint8Array,
+  qAt: number,
+): number {
+  const { cards, offs, order, naive } = plan;
+  const m = cards.length;
+  const kTot = offs[m]!;
+  for (let o = from; o < to; o += m) {
+    let bits = 0;
+    for (let v = 0; v < m; v++) bits |= +(ctx[o + v] === q[qAt + v]) << v;
+    for (let r = 0; r < m; r++) {
+      const v = order[r]!;
+      const x = ctx[o + v]!;
+      if (x >= cards[v]!) {
+        if (x !== MISSING_CODE) return o + v;
+        continue; // its equality bit is 0: MISSING equals no conditioning value
+      }
+      const j = offs[v]! + x;
+      const a = masks[v]!;
+      cnt[j]! += +((bits & a) === a);
+      if (naive) cnt[kTot + j]! += +((bits & masks[m + v]!) === masks[m + v]!);
+      cnt[2 * kTot + j]!++;
+    }
+  }
+  return -1;
 }
 
 /** The interpreted row loop (a plain function: its tables are locals, not closure slots). */
