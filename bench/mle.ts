@@ -10,12 +10,15 @@
  *
  * Throughput = estimates (episode x length x node) per second from the median of the
  * repeats after one warm-up (minimums shown too: this machine is shared, and the minimum is
- * the least disturbed run). The python child runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
- * unset.
+ * the least disturbed run). Each repeat also records the process's CPU time (TS:
+ * process.cpuUsage; numpy: time.process_time), which waiting for a shared core does not
+ * inflate; the load average is printed before and after. The python child runs with
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset.
  */
 import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { cpus, loadavg } from "node:os";
 import { createRng } from "../src/bn/rng.ts";
 import { paperGraph } from "../src/bn/families.ts";
 import { sampleNetwork } from "../src/bn/priors.ts";
@@ -67,24 +70,36 @@ function runTs(input: BatchInput, naive: boolean) {
   return { mle, nv };
 }
 
-/** Seconds per repeat of both TS tasks, interleaved so load changes hit both alike. */
+/** Seconds of CPU time (user + system) this process has used. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Wall and CPU seconds per repeat of both TS tasks, interleaved so load changes hit both alike. */
 function timeTs(input: BatchInput) {
   runTs(input, false); // warm-up (JIT)
   runTs(input, true);
   const times = { mle: [] as number[], "mle+naive": [] as number[] };
+  const cpu = { mle: [] as number[], "mle+naive": [] as number[] };
   let last = runTs(input, true);
   for (let r = 0; r < repeats; r++) {
-    let t0 = performance.now();
-    runTs(input, false);
-    times.mle.push((performance.now() - t0) / 1000);
-    t0 = performance.now();
-    last = runTs(input, true);
-    times["mle+naive"].push((performance.now() - t0) / 1000);
+    for (const task of ["mle", "mle+naive"] as const) {
+      const [t0, c0] = [performance.now(), cpuSeconds()];
+      const out = runTs(input, task === "mle+naive");
+      times[task].push((performance.now() - t0) / 1000);
+      cpu[task].push(cpuSeconds() - c0);
+      if (task === "mle+naive") last = out;
+    }
   }
-  return { times, ...last };
+  return { times, cpu, ...last };
 }
 
-function runNumpy(): { seconds: Record<string, number[]>; info: Record<string, unknown> } {
+function runNumpy(): {
+  seconds: Record<string, number[]>;
+  cpu: Record<string, number[]>;
+  info: Record<string, unknown>;
+} {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -137,6 +152,7 @@ function main(): void {
   };
   writeFileSync(`${OUT}/meta.json`, JSON.stringify(meta));
 
+  const load0 = loadavg();
   const ts = timeTs(input);
   const py = runNumpy();
   const checkMle = compare(
@@ -158,23 +174,28 @@ function main(): void {
     `outputs agree: max |dP| mle ${checkMle.maxDiff}, naive ${checkNaive.maxDiff}; unseen flags equal`,
   );
   console.log(
-    "| task | TS median s (min) | numpy median s (min) | TS M est/s | numpy M est/s | TS / numpy (median, min) |",
+    "| task | TS wall s: median (min) | numpy wall s: median (min) | TS CPU s | numpy CPU s | TS M est/s | numpy M est/s | TS / numpy: wall median, wall min, CPU median |",
   );
-  console.log("|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|");
   const rows = [
     ["mle", "mle"],
     ["mle+naive", "mle+naive"],
     ["mle (numpy cumsum)", "mle"],
   ] as const;
+  const f = (x: number) => x.toFixed(3);
   for (const [task, tsTask] of rows) {
-    const t = ts.times[tsTask];
-    const p = py.seconds[task]!;
+    const [t, p] = [ts.times[tsTask], py.seconds[task]!];
+    const [tc, pc] = [median(ts.cpu[tsTask]), median(py.cpu[task]!)];
     const [tm, pm] = [median(t), median(p)];
     const [tn, pn] = [Math.min(...t), Math.min(...p)];
     console.log(
-      `| ${task} | ${tm.toFixed(3)} (${tn.toFixed(3)}) | ${pm.toFixed(3)} (${pn.toFixed(3)}) | ${rate(tm)} | ${rate(pm)} | ${(pm / tm).toFixed(1)}x, ${(pn / tn).toFixed(1)}x |`,
+      `| ${task} | ${f(tm)} (${f(tn)}) | ${f(pm)} (${f(pn)}) | ${f(tc)} | ${f(pc)} | ${rate(tm)} | ${rate(pm)} | ${(pm / tm).toFixed(1)}x, ${(pn / tn).toFixed(1)}x, ${(pc / tc).toFixed(1)}x |`,
     );
   }
+  const load1 = loadavg();
+  const l = (a: number[]) => a.map((x) => x.toFixed(2)).join(" ");
+  console.log(`load average (1, 5, 15 min): before ${l(load0)}, after ${l(load1)}`);
+  console.log(`cpu: ${cpus().length} x ${cpus()[0]?.model ?? "?"}`);
   console.log(`numpy: ${JSON.stringify(py.info)}`);
   console.log(`node ${process.version}`);
 }
