@@ -102,7 +102,6 @@ export function interpretedCounter(plan: CountPlan): EpisodeCounter {
   const kTot = plan.offs[m]!;
   const cnt = new Int32Array(3 * kTot); // [parents | naive | marginal]
   const eq = new Int32Array(m); // the current row's cell == query cell
-  const masks = m <= WORD ? conditioningMasks(plan) : null;
   let query: Uint8Array = new Uint8Array(0);
   let qBase = 0;
   return {
@@ -111,65 +110,13 @@ export function interpretedCounter(plan: CountPlan): EpisodeCounter {
       query = q;
       qBase = qAt;
     },
-    add: (ctx, from, to) =>
-      masks === null
-        ? interpretRows(plan, cnt, eq, ctx, from, to, query, qBase)
-        : interpretRowsMasked(plan, masks, cnt, ctx, from, to, query, qBase),
+    add: (ctx, from, to) => interpretRows(plan, cnt, eq, ctx, from, to, query, qBase),
     read(out, at) {
       out.parents.set(cnt.subarray(0, kTot), at);
       out.naive?.set(cnt.subarray(kTot, 2 * kTot), at);
       out.marginal.set(cnt.subarray(2 * kTot), at);
     },
   };
-}
-
-/** Bit masks (M <= WORD) of each variable's parents, then of its naive prefix: [2M]. */
-function conditioningMasks(plan: CountPlan): Int32Array {
-  const { order, pstart, plist } = plan;
-  const m = order.length;
-  const masks = new Int32Array(2 * m);
-  let prefix = 0;
-  for (let r = 0; r < m; r++) {
-    const v = order[r]!;
-    for (let i = pstart[v]!; i < pstart[v + 1]!; i++) masks[v] |= 1 << plist[i]!;
-    masks[m + v] = prefix;
-    prefix |= 1 << v;
-  }
-  return masks;
-}
-
-/** The interpreted row loop for M <= WORD: a row's equalities as one bit mask, one AND per set. */
-function interpretRowsMasked(
-  plan: CountPlan,
-  masks: Int32Array,
-  cnt: Int32Array,
-  ctx: Uint8Array,
-  from: number,
-  to: number,
-  q: Uint8Array,
-  qAt: number,
-): number {
-  const { cards, offs, order, naive } = plan;
-  const m = cards.length;
-  const kTot = offs[m]!;
-  for (let o = from; o < to; o += m) {
-    let bits = 0;
-    for (let v = 0; v < m; v++) bits |= +(ctx[o + v] === q[qAt + v]) << v;
-    for (let r = 0; r < m; r++) {
-      const v = order[r]!;
-      const x = ctx[o + v]!;
-      if (x >= cards[v]!) {
-        if (x !== MISSING_CODE) return o + v;
-        continue; // its equality bit is 0: MISSING equals no conditioning value
-      }
-      const j = offs[v]! + x;
-      const a = masks[v]!;
-      cnt[j]! += +((bits & a) === a);
-      if (naive) cnt[kTot + j]! += +((bits & masks[m + v]!) === masks[m + v]!);
-      cnt[2 * kTot + j]!++;
-    }
-  }
-  return -1;
 }
 
 /** The interpreted row loop (a plain function: its tables are locals, not closure slots). */
@@ -209,27 +156,23 @@ function interpretRows(
   return -1;
 }
 
-/** Compiled row loop: counts rows from `from` to the first irregular one; its offset or -1. */
-type RowLoop = (
-  ctx: Uint8Array,
-  dv: DataView,
-  from: number,
-  to: number,
-  q: Uint8Array,
-  qAt: number,
-  fam: Int32Array,
-  hist: Int32Array,
-  posOff: Int32Array,
-  posVar: Int32Array,
-) => number;
-
-/** Running counts of the compiled counter (see the module header). */
+/** Running counts of the compiled counter, and its per-episode tables (module header). */
 interface FamilyTallies {
   readonly fam: Int32Array; // family tables, fbase[M] entries
   readonly famMissing: Int32Array; // [K] v observed, some parent missing (marginal only)
   readonly hist: Int32Array; // [K] first difference from the query at v's position, state
   readonly histMissing: Int32Array; // [M] first difference at v's position, v MISSING
+  readonly posOff: Int32Array; // [M] offs of the variable at each topological position
+  readonly posVar: Int32Array; // [M] the variable at each topological position
+  readonly qcfg: Int32Array; // [M] the query's configuration of each family
 }
+
+/** Compiled row loop: counts rows from `from` to the first irregular one; its offset or -1. */
+type RowLoop = (
+  ...a: [FamilyTallies, Uint8Array, DataView, number, number, Uint8Array, number]
+) => number;
+/** Compiled read: writes the three counts of the tallies into `out` at `at`. */
+type Read = (t: FamilyTallies, q: Uint8Array, qAt: number, out: CountsOut, at: number) => void;
 
 /** The counter that runs a row loop compiled for the plan (see the module header). */
 export function compiledCounter(plan: CountPlan): EpisodeCounter {
@@ -242,10 +185,10 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
     famMissing: new Int32Array(kTot),
     hist: new Int32Array(kTot),
     histMissing: new Int32Array(m),
+    posOff: Int32Array.from(plan.order, (v) => plan.offs[v]!),
+    posVar: plan.order,
+    qcfg: new Int32Array(m),
   };
-  // posOff[r]: offs of the variable at topological position r, for the histogram index
-  const posOff = Int32Array.from(plan.order, (v) => plan.offs[v]!);
-  const qcfg = new Int32Array(m); // the query's configuration of each family
   let query: Uint8Array = new Uint8Array(0);
   let qBase = 0;
   let cells: Uint8Array = new Uint8Array(0);
@@ -259,34 +202,20 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
       t.hist.fill(0);
       t.histMissing.fill(0);
       const row = q.subarray(qAt, qAt + m);
-      for (let v = 0; v < m; v++) qcfg[v] = parentConfigIndex(plan.structure, v, row);
+      for (let v = 0; v < m; v++) t.qcfg[v] = parentConfigIndex(plan.structure, v, row);
     },
     add(ctx, from, to) {
       if (ctx !== cells)
         [cells, view] = [ctx, new DataView(ctx.buffer, ctx.byteOffset, ctx.length)];
       for (let o = from; o < to; o += m) {
-        o = loop(ctx, view, o, to, query, qBase, t.fam, t.hist, posOff, plan.order);
+        o = loop(t, ctx, view, o, to, query, qBase);
         if (o < 0) return -1;
         const bad = countIrregularRow(plan, t, ctx, o, query, qBase);
         if (bad >= 0) return bad;
       }
       return -1;
     },
-    read(out, at) {
-      read(
-        t.fam,
-        t.famMissing,
-        t.hist,
-        t.histMissing,
-        qcfg,
-        query,
-        qBase,
-        out.parents,
-        out.naive,
-        out.marginal,
-        at,
-      );
-    },
+    read: (out, at) => read(t, query, qBase, out, at),
   };
 }
 
@@ -300,7 +229,7 @@ export function compiledCounter(plan: CountPlan): EpisodeCounter {
 function compileRowLoop(plan: CountPlan): RowLoop {
   const { cards, order, plist, pstart, fbase, fstep, naive } = plan;
   const m = cards.length;
-  const body: string[] = [];
+  const body = ["const { fam, hist, posOff, posVar } = t;"];
   if (naive) {
     const qs = Array.from(order.subarray(0, m - 1), (v) => `q${v} = q[qAt + ${v}] | 0`);
     if (qs.length > 0) body.push(`const ${qs.join(", ")};`);
@@ -313,8 +242,7 @@ function compileRowLoop(plan: CountPlan): RowLoop {
   }
   if (naive) body.push(...naiveSource(order));
   body.push("}", "return -1;");
-  const args = ["ctx", "dv", "from", "to", "q", "qAt", "fam", "hist", "posOff", "posVar"];
-  return new Function(...args, body.join("\n")) as RowLoop;
+  return new Function("t", "ctx", "dv", "from", "to", "q", "qAt", body.join("\n")) as RowLoop;
 }
 
 /**
@@ -419,21 +347,6 @@ function countIrregularRow(
   return -1;
 }
 
-/** Compiled read: writes the three counts of the tallies into `out` at `at`. */
-type Read = (
-  fam: Int32Array,
-  famMissing: Int32Array,
-  hist: Int32Array,
-  histMissing: Int32Array,
-  qcfg: Int32Array,
-  q: Uint8Array,
-  qAt: number,
-  parents: Int32Array,
-  naive: Int32Array | null,
-  marginal: Int32Array,
-  at: number,
-) => void;
-
 /**
  * Source of the read (straight-line; 3x faster than loops over the plan, measured): parents
  * = the query's row of each family table; marginal = column sums of the table plus
@@ -442,7 +355,11 @@ type Read = (
  */
 function compileRead(plan: CountPlan): Read {
   const { cards, offs, order, fbase, naive } = plan;
-  const body = ["let r = 0, later = 0, here = 0, qv = 0;"];
+  const body = [
+    "const { fam, famMissing, hist, histMissing, qcfg } = t;",
+    "const { parents, naive, marginal } = out;",
+    "let r = 0, later = 0, here = 0, qv = 0;",
+  ];
   cards.forEach((k, v) => {
     body.push(`r = ${fbase[v]} + qcfg[${v}] * ${k};`);
     for (let j = 0, o = offs[v]!; j < k; j++, o++) {
@@ -468,17 +385,5 @@ function compileRead(plan: CountPlan): Read {
       body.push("later += here;");
     }
   }
-  const args = [
-    "fam",
-    "famMissing",
-    "hist",
-    "histMissing",
-    "qcfg",
-    "q",
-    "qAt",
-    "parents",
-    "naive",
-    "marginal",
-  ];
-  return new Function(...args, "at", body.join("\n")) as Read;
+  return new Function("t", "q", "qAt", "out", "at", body.join("\n")) as Read;
 }

@@ -117,7 +117,7 @@ const KERNEL_MAX_FAMILY = 1 << 14;
 /**
  * Compile only while reading (about F + 2K terms per length, F = family table entries) costs
  * at most this many times the row work (M per row): an interpreted (row, node) step costs
- * over 10 compiled steps or read terms (measured ~27, ~2.5 and ~2.7 ns; bench/results/mle.md).
+ * over 10 compiled steps or read terms (measured ~34, ~2.5 and ~2.7 ns; bench/results/mle.md).
  */
 const KERNEL_READ_RATIO = 8;
 
