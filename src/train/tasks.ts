@@ -73,15 +73,15 @@ export interface TaskConfig {
   queryRows: number;
 }
 
-/** Defaults besides the structures: U(0.1, 0.9), posterior-mean targets, N in 1..200. */
+/** Defaults besides the structures (docs/training.md): U(0.1, 0.9), posterior-mean targets, N in 1..200. */
 export const defaultTaskConfig: Omit<TaskConfig, "kind" | "structures" | "randomDag"> = {
   prior: { kind: "uniform", low: 0.1, high: 0.9 },
   target: "posterior-mean",
-  batchSize: 32,
+  batchSize: 16,
   contextMin: 1,
   contextMax: 200,
   lengthSampling: "mixed",
-  queryRows: 8,
+  queryRows: 4,
 };
 
 /** A resolved task: its structures, shared token layout and batch drawing. */

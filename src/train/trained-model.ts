@@ -43,7 +43,7 @@ export interface ModelSize {
 export const defaultModelSize: ModelSize = {
   dModel: 64,
   layers: 2,
-  heads: 2,
+  heads: 1,
   mlpHidden: 256,
   activation: "gelu",
 };

@@ -29,7 +29,7 @@ import { drawEpisodes, episodeStream } from "../../src/eval/episodes.ts";
 import { modelMethod } from "../../src/eval/model-method.ts";
 
 const CHAIN = paperGraph("chain5");
-const STEPS = 30;
+const STEPS = 20;
 
 /**
  * A tiny run that learns fast: Beta(0.3, 0.3) CPTs are near-deterministic, so copying the
@@ -54,7 +54,7 @@ function config(steps = STEPS): RunConfig {
       {
         ...defaultTrainConfig,
         seed: 5,
-        checkpointEvery: 10,
+        checkpointEvery: 5,
         schedule: { peakLr: 1e-2, minLr: 1e-3, warmupSteps: 5, totalSteps: steps },
       },
       steps,
@@ -154,11 +154,11 @@ test("an interrupted and resumed run ends with the same weights as a straight on
     config: config(),
     signal: stop.signal,
     onStep: (m) => {
-      if (m.step === 11) stop.abort();
+      if (m.step === 7) stop.abort();
     },
   });
   assert.equal(part.model, null);
-  assert.equal(part.step, 11);
+  assert.equal(part.step, 7);
   assert.ok(!existsSync(join(dir, "b", MODEL_DIR)));
   await assert.rejects(
     runTraining({ outDir: join(dir, "b"), config: config() }),

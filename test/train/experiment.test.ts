@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ExperimentConfig } from "../../src/train/experiment.ts";
+import {
+  PRESETS,
+  planRuns,
+  runConfig,
+  runDir,
+  validateExperiment,
+} from "../../src/train/experiment.ts";
+import { buildTask } from "../../src/train/tasks.ts";
+
+test("the cpu preset is the issue's suite: 3 graphs x 3 seeds x 2 targets, at most 30 minutes a run", () => {
+  const runs = planRuns(PRESETS.cpu, "out");
+  assert.equal(runs.length, 18);
+  assert.deepEqual([...new Set(runs.map((r) => r.graph))], ["chain7", "tree7", "general5"]);
+  assert.deepEqual([...new Set(runs.map((r) => r.seed))], [0, 1, 2]);
+  assert.deepEqual([...new Set(runs.map((r) => r.target))], ["posterior-mean", "prediction"]);
+  assert.ok(PRESETS.cpu.minutes! <= 30 && PRESETS.cpu.steps === null);
+  assert.equal(PRESETS.cpu.model.layers, 2);
+  assert.deepEqual(PRESETS.cpu.task.prior, { kind: "uniform", low: 0.1, high: 0.9 });
+  assert.equal(PRESETS.cpu.eval.episodes, 2000);
+  assert.deepEqual(PRESETS.cpu.eval.targetLengths, [1, 10, 50, 100, 200]);
+  assert.ok(PRESETS.cpu.eval.targetLengths.every((n) => PRESETS.cpu.eval.lengths.includes(n)));
+});
+
+test("each run has its own directory, seed, target and loss; the budget decides its steps", () => {
+  const [a, b] = planRuns(PRESETS.cpu, "out");
+  assert.equal(a!.dir, join("out", "runs", "chain7", "posterior-mean-seed0"));
+  assert.equal(b!.dir, runDir("out", "chain7", "prediction", 0));
+  assert.equal(a!.config.train.loss, "cross-entropy");
+  assert.equal(a!.config.task.target, "posterior-mean");
+  assert.equal(b!.config.task.target, "prediction");
+  assert.equal(a!.config.stepsFromMinutes, true);
+  const mle = runConfig({ ...PRESETS.smoke, targets: ["mle"] }, "tree7", "mle", 4);
+  assert.equal(mle.train.loss, "l1");
+  assert.equal(mle.train.seed, 4);
+  assert.equal(mle.train.steps, PRESETS.smoke.steps);
+  assert.equal(mle.train.schedule.totalSteps, PRESETS.smoke.steps);
+  assert.equal(buildTask(mle.task).structures[0]!.name, "tree7");
+});
+
+test("bad experiments are refused by field", () => {
+  const bad = (over: Partial<ExperimentConfig>) => () =>
+    validateExperiment({ ...PRESETS.smoke, ...over });
+  assert.throws(bad({ graphs: [] }), /graphs: at least one graph is needed/);
+  assert.throws(bad({ seeds: [1, 1] }), /seeds: need distinct integers, got \[1, 1\]/);
+  assert.throws(bad({ steps: null, minutes: null }), /steps: give steps or minutes/);
+  assert.throws(bad({ graphs: ["chain8" as "chain7"] }), /unknown graph "chain8"/);
+});
