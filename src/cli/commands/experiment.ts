@@ -1,0 +1,326 @@
+/**
+ * `bnformer experiment paper --preset cpu|smoke`: the paper's suite on this machine. For
+ * every graph and seed it trains one model per target (src/train/experiment.ts: runs under
+ * OUT/runs/, finished ones skipped, an interrupted one resumed), then evaluates each seed's
+ * models with the baselines on the same episodes (src/eval) and writes, into --out,
+ * <graph>-tv.csv, <graph>-tv-summary.csv, <graph>-results.json, <graph>-*.svg/png,
+ * experiment.json (the resolved settings) and report.md: the acceptance checks first
+ * (`acceptanceSection`), the training runs, then the per-graph tables and figures.
+ */
+import { join } from "node:path";
+import type { Command } from "../command.ts";
+import type { Parsed } from "../args.ts";
+import { num, str } from "../args.ts";
+import { BnformerError } from "../../errors.ts";
+import { writeFileAtomic } from "../../files.ts";
+import type { PaperGraphName } from "../../bn/families.ts";
+import { paperGraph } from "../../bn/families.ts";
+import type { ExperimentConfig, PlannedRun, PresetName } from "../../train/experiment.ts";
+import {
+  PRESETS,
+  PRESET_NAMES,
+  planRuns,
+  trainPlanned,
+  validateExperiment,
+} from "../../train/experiment.ts";
+import type { TargetKind } from "../../train/targets.ts";
+import { TARGET_KINDS } from "../../train/targets.ts";
+import type { RunOutcome } from "../../train/run.ts";
+import { trainedTransformerModel } from "../../train/trained-model.ts";
+import type { EvalResult } from "../../eval/protocol.ts";
+import { NODE_MEAN, runProtocol } from "../../eval/protocol.ts";
+import { writeResults } from "../../eval/results-io.ts";
+import { writeFigures } from "../../eval/figures.ts";
+import type { ReportSection } from "../../eval/report.ts";
+import { renderReport } from "../../eval/report.ts";
+import { NAIVE, POSTERIOR_MEAN } from "../../eval/baselines.ts";
+import { modelMethodFactory } from "../../eval/model-method.ts";
+import { describeModel, parseLengths } from "./eval.ts";
+
+/** The method name of the model trained with `target`. */
+export const modelName = (target: TargetKind): string => `model-${target}`;
+
+/** general5's nodes on which the issue compares the model with the naive estimator. */
+export const NAIVE_CHECK = { graph: "general5", nodes: ["B", "D", "E"], length: 200, target: 0.75 };
+
+export const experiment: Command = {
+  def: {
+    name: "experiment",
+    summary:
+      "run the paper's suite: train every graph x seed x target, evaluate with baselines, write report.md",
+    usage:
+      "bnformer experiment paper [--preset cpu|smoke] --out DIR [--seeds 0,1,2] [--minutes M | --steps N] [--episodes E]",
+    positionals: ["paper"],
+    options: {
+      preset: {
+        kind: "choice",
+        choices: PRESET_NAMES,
+        default: "cpu",
+        help: "settings: cpu (the acceptance run) or smoke (a one-minute check)",
+      },
+      out: {
+        kind: "string",
+        required: true,
+        placeholder: "DIR",
+        help: "output directory (runs/, CSV, JSON, figures, report.md)",
+      },
+      graphs: {
+        kind: "string",
+        placeholder: "A,B",
+        help: "paper graphs (preset: chain7,tree7,general5)",
+      },
+      seeds: { kind: "string", placeholder: "0,1,2", help: "training seeds (preset: 0,1,2)" },
+      targets: {
+        kind: "string",
+        placeholder: "T,T",
+        help: `training targets among ${TARGET_KINDS.join(", ")} (preset: posterior-mean,prediction)`,
+      },
+      minutes: {
+        kind: "number",
+        min: 0,
+        exclusiveMin: true,
+        help: "training budget per run (steps calibrated to fit)",
+      },
+      steps: { kind: "int", min: 1, help: "fixed steps per run instead of a time budget" },
+      episodes: { kind: "int", min: 1, help: "evaluation episodes per seed (preset: 2000)" },
+      lengths: {
+        kind: "string",
+        placeholder: "N,N",
+        help: "evaluation context lengths (preset: 1,2,5,10,20,50,100,200)",
+      },
+    },
+    examples: [
+      "bnformer experiment paper --preset cpu --out runs/paper",
+      "bnformer experiment paper --preset smoke --out /tmp/paper-smoke",
+    ],
+  },
+  async run(args, io) {
+    if (args.positionals[0] !== "paper")
+      throw new BnformerError(
+        "config",
+        `unknown experiment "${args.positionals[0]}"; the only one is "paper"`,
+      );
+    const exp = experimentFromArgs(args);
+    const out = str(args, "out")!;
+    const t0 = performance.now();
+    writeFileAtomic(join(out, "experiment.json"), JSON.stringify(exp, null, 2) + "\n");
+    const runs = planRuns(exp, out);
+    const stop = new AbortController();
+    const onInt = () => {
+      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      stop.abort();
+    };
+    process.once("SIGINT", onInt);
+    let outcomes: RunOutcome[];
+    try {
+      outcomes = await trainPlanned(runs, {
+        progress: io.interactive,
+        signal: stop.signal,
+        log: (l) => io.err(`${l}\n`),
+      });
+    } finally {
+      process.off("SIGINT", onInt);
+    }
+    if (outcomes.length < runs.length || outcomes.some((o) => o.model === null)) {
+      io.err(`interrupted; run the same command again to resume\n`);
+      return 130;
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const sections: ReportSection[] = [];
+    const results: EvalResult[] = [];
+    for (const graph of exp.graphs) {
+      io.err(`evaluating ${graph} ...\n`);
+      const r = await evaluateGraph(exp, graph, runs, outcomes);
+      results.push(r);
+      const files = writeResults(r, out, `${graph}-`);
+      const figures = await writeFigures(r, out, `${graph}-`);
+      sections.push({
+        result: r,
+        figures,
+        files: { "per-seed CSV": files.csv, "summary CSV": files.summaryCsv, JSON: files.json },
+      });
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const report = [
+      `# Paper experiment, preset "${exp.preset}"`,
+      "",
+      `Wall time ${minutes(wall)} on this machine (training ${minutes(trainSeconds)}, evaluation ${minutes(wall - trainSeconds)}; runs finished earlier count only their loading).`,
+      "",
+      ...acceptanceSection(exp, results),
+      ...trainingSection(runs, outcomes),
+      renderReport(sections, { title: "Per-graph results" }).replace(
+        /^# .*\n/,
+        "## Per-graph results\n",
+      ),
+    ].join("\n");
+    writeFileAtomic(join(out, "report.md"), report);
+    io.out(
+      `wrote ${out}/report.md (${runs.length} runs, ${exp.graphs.length} graphs, ${minutes(wall)})\n`,
+    );
+    return 0;
+  },
+};
+
+function minutes(sec: number): string {
+  return sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`;
+}
+
+/** The experiment the flags describe: the preset with the given overrides. */
+export function experimentFromArgs(args: Parsed): ExperimentConfig {
+  const p = PRESETS[str(args, "preset") as PresetName];
+  const list = (k: string) =>
+    str(args, k)
+      ?.split(",")
+      .map((s) => s.trim());
+  const steps = num(args, "steps");
+  const mins = num(args, "minutes");
+  if (steps !== undefined && mins !== undefined)
+    throw new BnformerError("config", "give --steps or --minutes, not both");
+  const exp: ExperimentConfig = {
+    ...p,
+    graphs: (list("graphs") as PaperGraphName[] | undefined) ?? p.graphs,
+    seeds: list("seeds")?.map(Number) ?? p.seeds,
+    targets: (list("targets") as TargetKind[] | undefined) ?? p.targets,
+    minutes: steps !== undefined ? null : (mins ?? p.minutes),
+    steps: mins !== undefined ? null : (steps ?? p.steps),
+    eval: {
+      ...p.eval,
+      episodes: num(args, "episodes") ?? p.eval.episodes,
+      lengths:
+        str(args, "lengths") !== undefined ? parseLengths(str(args, "lengths")!) : p.eval.lengths,
+    },
+  };
+  exp.targets.forEach((t) => {
+    if (!TARGET_KINDS.includes(t))
+      throw new BnformerError("config", `--targets: unknown target "${t}"`);
+  });
+  validateExperiment(exp);
+  return exp;
+}
+
+async function evaluateGraph(
+  exp: ExperimentConfig,
+  graph: PaperGraphName,
+  runs: readonly PlannedRun[],
+  outcomes: readonly RunOutcome[],
+): Promise<EvalResult> {
+  const structure = paperGraph(graph);
+  const modelOf = (seed: number, target: TargetKind) => {
+    const i = runs.findIndex((r) => r.graph === graph && r.seed === seed && r.target === target);
+    return outcomes[i]!.model!;
+  };
+  const { factory, close } = modelMethodFactory((seed) =>
+    exp.targets.map((t) => {
+      const m = modelOf(seed, t);
+      return {
+        model: trainedTransformerModel(m, structure),
+        name: modelName(t),
+        description: describeModel(m),
+      };
+    }),
+  );
+  try {
+    return await runProtocol(
+      {
+        structure,
+        prior: exp.task.prior,
+        lengths: exp.eval.lengths,
+        episodes: exp.eval.episodes,
+        evalSeed: exp.eval.evalSeed,
+        seeds: exp.seeds,
+      },
+      factory,
+      { command: `bnformer experiment paper --preset ${exp.preset}` },
+    );
+  } finally {
+    close();
+  }
+}
+
+/** The issue's targets, checked on the results: one table per check, "met" or "missed". */
+export function acceptanceSection(exp: ExperimentConfig, results: readonly EvalResult[]): string[] {
+  const out = [
+    "## Acceptance checks",
+    "",
+    `Node-averaged TV of each model ÷ that of the posterior mean (the Bayes-optimal estimate under the training prior), ` +
+      `mean over seeds of the per-seed ratio; target: at most ${exp.eval.ratioTarget.toFixed(2)} at every length.`,
+    "",
+  ];
+  const lengths = exp.eval.targetLengths.filter((n) => exp.eval.lengths.includes(n));
+  out.push(`| graph | model | ${lengths.map((n) => `n = ${n}`).join(" | ")} | target |`);
+  out.push(`| --- | --- | ${lengths.map(() => "---:").join(" | ")} | --- |`);
+  for (const r of results) {
+    for (const t of exp.targets) {
+      const ratios = lengths.map(
+        (n) =>
+          r.ratios.find(
+            (x) =>
+              x.method === modelName(t) &&
+              x.reference === POSTERIOR_MEAN &&
+              x.length === n &&
+              x.node === NODE_MEAN,
+          )?.mean ?? null,
+      );
+      const met = ratios.every((x) => x !== null && x <= exp.eval.ratioTarget);
+      out.push(
+        `| ${r.config.structure.name} | ${modelName(t)} | ${ratios.map((x) => (x === null ? "—" : x.toFixed(3))).join(" | ")} | ${met ? "met" : "missed"} |`,
+      );
+    }
+  }
+  out.push("");
+  const g = results.find(
+    (r) =>
+      r.config.structure.name === NAIVE_CHECK.graph &&
+      r.config.lengths.includes(NAIVE_CHECK.length),
+  );
+  if (g === undefined) return out;
+  const avg = (method: string) => {
+    const xs = NAIVE_CHECK.nodes.map(
+      (node) =>
+        g.summary.find(
+          (s) => s.method === method && s.length === NAIVE_CHECK.length && s.node === node,
+        )!.mean,
+    );
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const naive = avg(NAIVE);
+  out.push(
+    `On ${NAIVE_CHECK.graph}, TV averaged over nodes ${NAIVE_CHECK.nodes.join(", ")} at n = ${NAIVE_CHECK.length} ` +
+      `(mean over seeds), ÷ the naive estimator's (${naive.toFixed(4)}); target: at most ${NAIVE_CHECK.target}.`,
+    "",
+    "| model | TV | ÷ naive | target |",
+    "| --- | ---: | ---: | --- |",
+    ...exp.targets.map((t) => {
+      const tv = avg(modelName(t));
+      return `| ${modelName(t)} | ${tv.toFixed(4)} | ${(tv / naive).toFixed(3)} | ${tv / naive <= NAIVE_CHECK.target ? "met" : "missed"} |`;
+    }),
+    "",
+  );
+  return out;
+}
+
+/** One row per training run: steps, time, final loss. */
+export function trainingSection(
+  runs: readonly PlannedRun[],
+  outcomes: readonly RunOutcome[],
+): string[] {
+  const rows = runs.map((r, i) => {
+    const m = outcomes[i]!.model!.config;
+    const capped = m.step < m.train.steps ? ` (time cap; ${m.train.steps} planned)` : "";
+    return `| ${r.graph} | ${r.target} | ${m.train.loss} | ${r.seed} | ${m.step}${capped} | ${(m.trainSeconds / 60).toFixed(1)} |`;
+  });
+  const m0 = outcomes[0]?.model?.config;
+  const size = m0
+    ? `${m0.model.layers} layers, D ${m0.model.dModel}, ${m0.model.heads} head(s), MLP ${m0.model.mlpHidden}; batch ${m0.task.batchSize} contexts x ${m0.task.queryRows} query rows; contexts ${m0.task.contextMin}..${m0.task.contextMax} rows (${m0.task.lengthSampling}); AdamW peak lr ${m0.train.schedule.peakLr}`
+    : "";
+  return [
+    "## Training runs",
+    "",
+    size,
+    "",
+    "| graph | target | loss | seed | steps | minutes |",
+    "| --- | --- | --- | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ];
+}

@@ -1,0 +1,297 @@
+/**
+ * `bnformer train`: train a transformer on a task (src/train/tasks.ts) into a run directory
+ * (src/train/run.ts): run.json (the resolved config and command), metrics.jsonl, a
+ * checkpoint for --resume, and model/ (the trained model for --engine model:DIR and eval).
+ * Ctrl-C stops after the current step and saves a checkpoint.
+ */
+import type { Command } from "../command.ts";
+import type { OptionDef, Parsed } from "../args.ts";
+import { flag, num, str } from "../args.ts";
+import { loadStructureArg } from "../shared.ts";
+import { BnformerError } from "../../errors.ts";
+import { readText } from "../../files.ts";
+import type { Structure } from "../../bn/network.ts";
+import type { CptPrior } from "../../bn/priors.ts";
+import type { PaperGraphName } from "../../bn/families.ts";
+import { PAPER_GRAPH_NAMES, paperGraph, sachsGraph } from "../../bn/families.ts";
+import { defaultTrainConfig } from "../../train/config.ts";
+import type { LossKind } from "../../train/loss.ts";
+import type { LengthSampling, TaskConfig, TaskKind } from "../../train/tasks.ts";
+import { defaultTaskConfig, structureToJson } from "../../train/tasks.ts";
+import type { TargetKind } from "../../train/targets.ts";
+import { TARGET_KINDS, defaultLossFor } from "../../train/targets.ts";
+import type { ModelSize } from "../../train/trained-model.ts";
+import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
+import type { RunConfig } from "../../train/run.ts";
+import { runTraining, withSteps } from "../../train/run.ts";
+import { PRESETS } from "../../train/experiment.ts";
+
+const OPT = PRESETS.cpu.optimiser;
+
+/** Flags that size the model and the optimiser (shared with `experiment`). */
+export const modelOptions: Record<string, OptionDef> = {
+  "d-model": { kind: "int", min: 1, default: defaultModelSize.dModel, help: "model width D" },
+  layers: { kind: "int", min: 1, default: defaultModelSize.layers, help: "transformer layers" },
+  heads: {
+    kind: "int",
+    min: 1,
+    default: defaultModelSize.heads,
+    help: "attention heads per layer",
+  },
+  mlp: {
+    kind: "int",
+    min: 0,
+    default: defaultModelSize.mlpHidden,
+    help: "MLP hidden width (0: none)",
+  },
+  lr: {
+    kind: "number",
+    min: 0,
+    exclusiveMin: true,
+    default: OPT.peakLr,
+    help: "peak learning rate",
+  },
+  warmup: { kind: "int", min: 0, default: OPT.warmupSteps, help: "linear warmup steps" },
+  "weight-decay": { kind: "number", min: 0, default: OPT.weightDecay, help: "AdamW weight decay" },
+};
+
+const options: Record<string, OptionDef> = {
+  task: {
+    kind: "choice",
+    choices: ["single", "mixed", "random-dag", "categorical"],
+    default: "single",
+    help: "what to train on",
+  },
+  graph: {
+    kind: "string",
+    placeholder: "NAME[,NAME]",
+    help: `paper graph(s): ${PAPER_GRAPH_NAMES.join(", ")} (default chain7; mixed: chain7,tree7,general7)`,
+  },
+  structure: {
+    kind: "string",
+    placeholder: "NET",
+    help: "a structure file (.bif/.json) instead of --graph",
+  },
+  edges: {
+    kind: "string",
+    placeholder: "FILE",
+    help: "categorical: the Sachs edge list (GroundTruth.csv)",
+  },
+  nodes: { kind: "int", min: 2, default: 7, help: "random-dag: nodes" },
+  "p-min": {
+    kind: "number",
+    min: 0,
+    help: "random-dag: edge probability range (default 0.7..1; 0.1..0.8 for <= 5 nodes)",
+  },
+  "p-max": { kind: "number", min: 0, help: "random-dag: upper end of the edge probability" },
+  prior: {
+    kind: "choice",
+    choices: ["uniform", "beta", "dirichlet"],
+    help: "CPT prior (default uniform; dirichlet for categorical)",
+  },
+  low: { kind: "number", min: 0, default: 0.1, help: "uniform prior: lower end of P(X=1)" },
+  high: { kind: "number", min: 0, default: 0.9, help: "uniform prior: upper end" },
+  alpha: {
+    kind: "number",
+    min: 0,
+    exclusiveMin: true,
+    default: 1,
+    help: "beta/dirichlet prior alpha",
+  },
+  target: {
+    kind: "choice",
+    choices: TARGET_KINDS,
+    default: "posterior-mean",
+    help: "training target",
+  },
+  loss: {
+    kind: "choice",
+    choices: ["cross-entropy", "l1"],
+    help: "loss (default: cross-entropy, l1 for mle)",
+  },
+  steps: { kind: "int", min: 1, help: "updates (default 1000 unless --minutes)" },
+  minutes: {
+    kind: "number",
+    min: 0,
+    exclusiveMin: true,
+    help: "time budget: steps calibrated to fit it, and a hard cap",
+  },
+  batch: { kind: "int", min: 1, default: defaultTaskConfig.batchSize, help: "contexts per batch" },
+  "query-rows": {
+    kind: "int",
+    min: 1,
+    default: defaultTaskConfig.queryRows,
+    help: "query rows per context (x variables = query tokens)",
+  },
+  "context-min": {
+    kind: "int",
+    min: 1,
+    default: defaultTaskConfig.contextMin,
+    help: "shortest context",
+  },
+  "context-max": {
+    kind: "int",
+    min: 1,
+    default: defaultTaskConfig.contextMax,
+    help: "longest context",
+  },
+  "length-sampling": {
+    kind: "choice",
+    choices: ["uniform", "log-uniform", "mixed"],
+    default: defaultTaskConfig.lengthSampling,
+    help: "how the context length is drawn per batch",
+  },
+  ...modelOptions,
+  seed: { kind: "int", default: 0, help: "seed of the weights and the data stream" },
+  out: { kind: "string", required: true, placeholder: "DIR", help: "run directory" },
+  resume: {
+    kind: "boolean",
+    help: "continue the run in --out with its stored configuration (other flags are ignored)",
+  },
+  "checkpoint-every": {
+    kind: "int",
+    min: 0,
+    default: 200,
+    help: "save a checkpoint every this many steps",
+  },
+};
+
+export const train: Command = {
+  def: {
+    name: "train",
+    summary:
+      "train a transformer to estimate conditionals in context (metrics.jsonl, checkpoint, model/)",
+    usage:
+      "bnformer train [--task single|mixed|random-dag|categorical] [--graph chain7] [--target posterior-mean] (--steps N | --minutes M) --out DIR [--resume]",
+    options,
+    examples: [
+      "bnformer train --graph chain7 --target posterior-mean --minutes 25 --out runs/chain7-pm",
+      "bnformer train --task categorical --edges ../shared/data/sachs/GroundTruth.csv --steps 3000 --out runs/sachs",
+      "bnformer train --out runs/chain7-pm --resume",
+    ],
+  },
+  async run(args, io) {
+    const out = str(args, "out")!;
+    const resume = flag(args, "resume");
+    const config = resume ? undefined : runConfigFromArgs(args);
+    const stop = new AbortController();
+    const onInt = () => {
+      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      stop.abort();
+    };
+    process.once("SIGINT", onInt);
+    try {
+      const r = await runTraining({
+        outDir: out,
+        ...(config ? { config } : {}),
+        resume,
+        progress: io.interactive,
+        signal: stop.signal,
+        log: (l) => io.err(`${l}\n`),
+        command: ["bnformer", "train", ...process.argv.slice(3)].join(" "),
+      });
+      if (r.model === null) {
+        io.err(
+          `interrupted at step ${r.step}; continue with: bnformer train --out ${out} --resume\n`,
+        );
+        return 130;
+      }
+      io.out(
+        `trained ${r.step} steps; model in ${out}/${MODEL_DIR} (use --engine model:${out} or bnformer eval --checkpoint ${out})\n`,
+      );
+      return 0;
+    } finally {
+      process.off("SIGINT", onInt);
+    }
+  },
+};
+
+/** The RunConfig the flags describe. */
+export function runConfigFromArgs(args: Parsed): RunConfig {
+  const target = str(args, "target") as TargetKind;
+  const minutes = num(args, "minutes") ?? null;
+  const steps = num(args, "steps") ?? (minutes === null ? 1000 : null);
+  const task: TaskConfig = {
+    ...taskStructures(args),
+    prior: priorFromArgs(args),
+    target,
+    batchSize: num(args, "batch")!,
+    contextMin: num(args, "context-min")!,
+    contextMax: num(args, "context-max")!,
+    lengthSampling: str(args, "length-sampling") as LengthSampling,
+    queryRows: num(args, "query-rows")!,
+  };
+  const lr = num(args, "lr")!;
+  const base = {
+    ...defaultTrainConfig,
+    seed: num(args, "seed")!,
+    loss: (str(args, "loss") as LossKind | undefined) ?? defaultLossFor(target),
+    logEvery: 10,
+    checkpointEvery: num(args, "checkpoint-every")!,
+    adamw: { ...defaultTrainConfig.adamw, weightDecay: num(args, "weight-decay")! },
+    schedule: { peakLr: lr, minLr: lr / 100, warmupSteps: num(args, "warmup")!, totalSteps: 1 },
+  };
+  return {
+    format: "bnformer-train-run/1",
+    task,
+    model: modelSizeFromArgs(args),
+    train: withSteps(base, steps ?? 1),
+    minutes,
+    stepsFromMinutes: steps === null,
+  };
+}
+
+/** The model size the flags describe. */
+export function modelSizeFromArgs(args: Parsed): ModelSize {
+  return {
+    dModel: num(args, "d-model")!,
+    layers: num(args, "layers")!,
+    heads: num(args, "heads")!,
+    mlpHidden: num(args, "mlp")!,
+    activation: "gelu",
+  };
+}
+
+function taskStructures(args: Parsed): Pick<TaskConfig, "kind" | "structures" | "randomDag"> {
+  const kind = str(args, "task") as TaskKind;
+  if (kind === "random-dag") {
+    const nodes = num(args, "nodes")!;
+    const [lo, hi] = nodes <= 5 ? [0.1, 0.8] : [0.7, 1];
+    const randomDag = {
+      nodes,
+      pMin: num(args, "p-min") ?? lo,
+      pMax: num(args, "p-max") ?? hi,
+      states: 2,
+    };
+    return { kind, structures: [], randomDag };
+  }
+  const file = str(args, "structure");
+  const edges = str(args, "edges");
+  let structures: Structure[];
+  if (file !== undefined) structures = [loadStructureArg(file)];
+  else if (edges !== undefined) structures = [sachsGraph(readText(edges), { file: edges })];
+  else if (kind === "categorical")
+    throw new BnformerError(
+      "config",
+      "--task categorical needs --edges FILE (the Sachs edge list) or --structure NET",
+    );
+  else {
+    const names = (
+      str(args, "graph") ?? (kind === "mixed" ? "chain7,tree7,general7" : "chain7")
+    ).split(",");
+    structures = names.map((n) => paperGraph(n.trim() as PaperGraphName));
+  }
+  if (kind !== "mixed" && structures.length > 1)
+    throw new BnformerError(
+      "config",
+      `--task ${kind} takes one structure; use --task mixed for several`,
+    );
+  return { kind, structures: structures.map(structureToJson), randomDag: null };
+}
+
+function priorFromArgs(args: Parsed): CptPrior {
+  const kind =
+    str(args, "prior") ?? (str(args, "task") === "categorical" ? "dirichlet" : "uniform");
+  if (kind === "uniform") return { kind, low: num(args, "low")!, high: num(args, "high")! };
+  return { kind: kind as "beta" | "dirichlet", alpha: num(args, "alpha")! };
+}

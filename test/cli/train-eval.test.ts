@@ -1,0 +1,164 @@
+// The train / eval / experiment commands end to end, in-process, on tiny settings: flags
+// and help, a run directory with its model, an evaluation report from it, and the
+// experiment's report with its acceptance tables.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BnformerError } from "../../src/errors.ts";
+import type { Command } from "../../src/cli/command.ts";
+import { formatHelp, parseCommandArgs } from "../../src/cli/args.ts";
+import { captureIo } from "../../src/cli/io.ts";
+import { train } from "../../src/cli/commands/train.ts";
+import { evaluate } from "../../src/cli/commands/eval.ts";
+import { experiment } from "../../src/cli/commands/experiment.ts";
+import { loadTrainedModel } from "../../src/train/trained-model.ts";
+
+/** What main() does for one command (the commands may not be registered yet). */
+async function run(
+  cmd: Command,
+  argv: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo();
+  let code: number;
+  try {
+    const args = parseCommandArgs(cmd.def, argv);
+    if (args.help) {
+      io.out(formatHelp(cmd.def));
+      code = 0;
+    } else code = await cmd.run(args, io);
+  } catch (e) {
+    if (!(e instanceof BnformerError)) throw e;
+    io.err(`bnformer ${cmd.def.name}: ${e.message}\n`);
+    code = e.code === "config" ? 2 : 1;
+  }
+  return { code, out: io.stdout.join(""), err: io.stderr.join("") };
+}
+
+const TINY = [
+  "--batch",
+  "2",
+  "--query-rows",
+  "1",
+  "--context-max",
+  "8",
+  "--d-model",
+  "8",
+  "--heads",
+  "1",
+  "--mlp",
+  "8",
+];
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "bnformer-train-cli-"));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("train --help lists the task, target, budget and model flags", async () => {
+  const r = await run(train, ["--help"]);
+  assert.equal(r.code, 0);
+  for (const f of ["--task", "--target", "--minutes", "--steps", "--resume", "--d-model", "--out"])
+    assert.match(r.out, new RegExp(f));
+  const bad = await run(train, ["--target", "mse", "--out", join(dir, "x")]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--target must be one of prediction, mle, posterior-mean; got "mse"/);
+  const mixed = await run(train, [
+    "--task",
+    "mixed",
+    "--graph",
+    "chain7,general5",
+    "--out",
+    join(dir, "y"),
+  ]);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.err, /does not share the token layout/);
+});
+
+test("train writes a run directory whose model loads; eval writes CSV, JSON and the report", async () => {
+  const out = join(dir, "run");
+  const t = await run(train, ["--graph", "chain5", "--steps", "4", ...TINY, "--out", out]);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /trained 4 steps/);
+  for (const f of ["run.json", "metrics.jsonl", "checkpoint/config.json", "model/config.json"])
+    assert.ok(existsSync(join(out, f)), f);
+  const runJson = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as {
+    task: { target: string };
+    train: { steps: number };
+  };
+  assert.equal(runJson.task.target, "posterior-mean");
+  assert.equal(runJson.train.steps, 4);
+  assert.equal(loadTrainedModel(out).structure.name, "chain5");
+  const again = await run(train, ["--graph", "chain5", "--steps", "4", ...TINY, "--out", out]);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /already holds a training run/);
+
+  const evalDir = join(dir, "eval");
+  const e = await run(evaluate, [
+    "--checkpoint",
+    out,
+    "--episodes",
+    "6",
+    "--lengths",
+    "1,4",
+    "--out",
+    evalDir,
+    "--no-figures",
+  ]);
+  assert.equal(e.code, 0, e.err);
+  for (const f of ["tv.csv", "tv-summary.csv", "results.json", "report.md"])
+    assert.ok(existsSync(join(evalDir, f)), f);
+  const report = readFileSync(join(evalDir, "report.md"), "utf8");
+  assert.match(report, /\| model \| transformer trained on chain5, target posterior-mean/);
+  const csv = readFileSync(join(evalDir, "tv.csv"), "utf8");
+  assert.ok(csv.split("\n").some((l) => l.startsWith("model,0,4,(mean),")));
+  const wrong = await run(evaluate, [
+    "--checkpoint",
+    out,
+    "--graph",
+    "tree5",
+    "--out",
+    join(dir, "e2"),
+  ]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.err, /trained on "chain5" only/);
+});
+
+test("experiment paper writes the report with its acceptance tables", async () => {
+  const out = join(dir, "paper");
+  const argv = [
+    "paper",
+    "--preset",
+    "smoke",
+    "--graphs",
+    "general5",
+    "--targets",
+    "posterior-mean",
+    "--steps",
+    "2",
+    "--episodes",
+    "4",
+    "--lengths",
+    "1,200",
+    "--out",
+    out,
+  ];
+  const r = await run(experiment, argv);
+  assert.equal(r.code, 0, r.err);
+  const report = readFileSync(join(out, "report.md"), "utf8");
+  assert.match(report, /^# Paper experiment, preset "smoke"/);
+  assert.match(
+    report,
+    /\| general5 \| model-posterior-mean \| \d\.\d{3} \| \d\.\d{3} \| (met|missed) \|/,
+  );
+  assert.match(report, /On general5, TV averaged over nodes B, D, E at n = 200/);
+  assert.match(report, /\| general5 \| posterior-mean \| cross-entropy \| 0 \| 2 \|/);
+  for (const f of [
+    "general5-tv.csv",
+    "general5-results.json",
+    "general5-tv.png",
+    "experiment.json",
+  ])
+    assert.ok(existsSync(join(out, f)), f);
+});
