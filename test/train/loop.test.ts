@@ -121,6 +121,25 @@ test("an interrupted and resumed run ends with bitwise the same weights as a str
   );
 });
 
+test("an abort signal stops after the current step and saves a checkpoint", async () => {
+  const ac = new AbortController();
+  const out = join(dir, "c");
+  const r = await train({
+    spec: SPEC,
+    config: config(10),
+    provider,
+    outDir: out,
+    signal: ac.signal,
+    progress: false,
+    onStep: (m) => {
+      if (m.step === 3) ac.abort();
+    },
+  });
+  assert.equal(r.step, 3);
+  assert.equal(r.interrupted, true);
+  assert.equal(loadTrainCheckpoint(join(out, CHECKPOINT_DIR)).meta.step, 3);
+});
+
 test("training lowers the loss on a learnable task", async () => {
   const losses: number[] = [];
   await train({
