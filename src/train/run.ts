@@ -180,7 +180,9 @@ async function trainResolved(
       ...(canResume ? { resumeFrom: ckpt } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
     });
-    const seconds = before + recordSession(o.outDir, (performance.now() - t0) / 1000);
+    const session = (performance.now() - t0) / 1000;
+    recordSession(o.outDir, session);
+    const seconds = before + session;
     const timeCapped = r.interrupted && cap.signal.aborted && !(o.signal?.aborted ?? false);
     const base = { config, skipped: false, resumed: canResume, timeCapped, step: r.step };
     if (r.interrupted && !timeCapped) return { ...base, model: null };
@@ -247,10 +249,9 @@ function previousSeconds(dir: string): number {
   return (JSON.parse(readFileSync(p, "utf8")) as number[]).reduce((a, b) => a + b, 0);
 }
 
-/** Appends this session's seconds; returns the total over sessions minus earlier ones. */
-function recordSession(dir: string, seconds: number): number {
+/** Appends this session's seconds to sessions.json. */
+function recordSession(dir: string, seconds: number): void {
   const p = join(dir, SESSIONS_FILE);
   const all = existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as number[]) : [];
   writeFileAtomic(p, JSON.stringify([...all, seconds]) + "\n");
-  return seconds;
 }

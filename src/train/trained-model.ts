@@ -21,7 +21,8 @@ import type { Activation, TransformerSpec, TransformerWeights } from "../model/s
 import { validateSpec } from "../model/spec.ts";
 import type { TokenLayout } from "../model/encoding.ts";
 import { tokenLayout } from "../model/encoding.ts";
-import type { TransformerModel } from "../model/engine.ts";
+import type { Engine, TransformerModel } from "../model/engine.ts";
+import { transformerEngine } from "../model/engine.ts";
 import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import type { StructureJson, TaskConfig, TrainingTask } from "./tasks.ts";
@@ -193,7 +194,21 @@ export function trainedTransformerModel(t: TrainedModel, structure?: Structure):
   };
 }
 
-/** `loadTrained` then `trainedTransformerModel`: what `--engine model:DIR` needs. */
+/**
+ * A trained model as an Engine (src/model/engine.ts) for `--engine model:DIR`: loaded once,
+ * bound to whichever structure it is asked about (refused unless `checkRunnableOn`), run
+ * by the float64 reference executor.
+ */
+export function trainedEngine(dir: string, name = `model:${dir}`): Engine {
+  const t = loadTrained(dir);
+  return {
+    name,
+    bind: (structure, context) =>
+      transformerEngine(trainedTransformerModel(t, structure), name).bind(structure, context),
+  };
+}
+
+/** `loadTrained` then `trainedTransformerModel`. */
 export function loadTrainedModel(dir: string, structure?: Structure): TransformerModel {
   return trainedTransformerModel(loadTrained(dir), structure);
 }

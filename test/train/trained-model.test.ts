@@ -23,6 +23,7 @@ import {
   isTrainedModelDir,
   loadTrained,
   loadTrainedModel,
+  trainedEngine,
   specForTask,
 } from "../../src/train/trained-model.ts";
 import { drawEpisodes, episodeStream } from "../../src/eval/episodes.ts";
@@ -195,11 +196,12 @@ test("structures: a single-structure model refuses others; a construction is not
   );
   assert.equal(loadConstruction(join(dir, "c")).structure.name, "chain5");
   assert.throws(() => loadTrained(join(dir, "nothing")), /no trained model here/);
-  // A network the model runs on works end to end through the engine.
+  // --engine model:DIR: an engine that binds to the structure it is asked about.
+  const engine = trainedEngine(join(dir, "a"));
+  assert.equal(engine.name, `model:${join(dir, "a")}`);
   const net = sampleNetwork(createRng(1), CHAIN, { kind: "beta", alpha: 0.3 });
-  const p = transformerEngine(loadTrainedModel(join(dir, "a"), CHAIN)).bind(
-    CHAIN,
-    sampleRows(createRng(2), net, 8),
-  )(2, Uint8Array.from([1, 0, 0, 0, 0]));
-  assert.ok(Math.abs(p[0]! + p[1]! - 1) < 1e-12);
+  const context = sampleRows(createRng(2), net, 8);
+  const p = engine.bind(CHAIN, context)(2, Uint8Array.from([1, 0, 0, 0, 0]));
+  assert.ok(p.length === 2 && Math.abs(p[0]! + p[1]! - 1) < 1e-12);
+  assert.throws(() => engine.bind(paperGraph("tree5"), context), /trained on "chain5" only/);
 });

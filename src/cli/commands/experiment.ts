@@ -26,6 +26,7 @@ import {
 import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS } from "../../train/targets.ts";
 import type { RunOutcome } from "../../train/run.ts";
+import type { StepMetrics } from "../../train/progress.ts";
 import { trainedTransformerModel } from "../../train/trained-model.ts";
 import type { EvalResult } from "../../eval/protocol.ts";
 import { NODE_MEAN, runProtocol } from "../../eval/protocol.ts";
@@ -36,6 +37,7 @@ import { renderReport } from "../../eval/report.ts";
 import { NAIVE, POSTERIOR_MEAN } from "../../eval/baselines.ts";
 import { modelMethodFactory } from "../../eval/model-method.ts";
 import { describeModel, parseLengths } from "./eval.ts";
+import { statusLine } from "./train.ts";
 
 /** The method name of the model trained with `target`. */
 export const modelName = (target: TargetKind): string => `model-${target}`;
@@ -117,6 +119,9 @@ export const experiment: Command = {
         progress: io.interactive,
         signal: stop.signal,
         log: (l) => io.err(`${l}\n`),
+        ...(io.interactive
+          ? {}
+          : { onStep: (_r: PlannedRun, m: StepMetrics) => statusLine(io, m) }),
       });
     } finally {
       process.off("SIGINT", onInt);

@@ -5,6 +5,7 @@
  * Ctrl-C stops after the current step and saves a checkpoint.
  */
 import type { Command } from "../command.ts";
+import type { CliIo } from "../io.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
 import { loadStructureArg } from "../shared.ts";
@@ -23,6 +24,7 @@ import { TARGET_KINDS, defaultLossFor } from "../../train/targets.ts";
 import type { ModelSize } from "../../train/trained-model.ts";
 import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
 import type { RunConfig } from "../../train/run.ts";
+import type { StepMetrics } from "../../train/progress.ts";
 import { runTraining, withSteps } from "../../train/run.ts";
 import { PRESETS } from "../../train/experiment.ts";
 
@@ -188,6 +190,7 @@ export const train: Command = {
         progress: io.interactive,
         signal: stop.signal,
         log: (l) => io.err(`${l}\n`),
+        ...(io.interactive ? {} : { onStep: (m: StepMetrics) => statusLine(io, m) }),
         command: ["bnformer", "train", ...process.argv.slice(3)].join(" "),
       });
       if (r.model === null) {
@@ -205,6 +208,17 @@ export const train: Command = {
     }
   },
 };
+
+/** Without a terminal (no progress bar): one line every STATUS_EVERY steps. */
+export const STATUS_EVERY = 250;
+
+/** Writes a status line on the steps that are multiples of STATUS_EVERY. */
+export function statusLine(io: CliIo, m: StepMetrics): void {
+  if (m.step % STATUS_EVERY !== 0) return;
+  io.err(
+    `step ${m.step}: loss ${m.loss.toFixed(4)}, ${m.stepsPerSec.toFixed(2)} steps/s, ${(m.elapsedSec / 60).toFixed(1)} min\n`,
+  );
+}
 
 /** The RunConfig the flags describe. */
 export function runConfigFromArgs(args: Parsed): RunConfig {
