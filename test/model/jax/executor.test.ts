@@ -264,15 +264,25 @@ test("weights round-trip through jax arrays bit-exactly, and forward does not co
   jaxLib().tree.dispose(params);
 });
 
+/**
+ * Wasm memory in bytes: Node counts it in `external`, beside the ArrayBuffers that reads
+ * return (which come and go with the garbage collector); the allocator's memory grows and
+ * never shrinks, so a leak shows as steady growth once its free lists are warm.
+ */
+function wasmBytes(): number {
+  const m = process.memoryUsage();
+  return m.external - m.arrayBuffers;
+}
+
 test("memory stays flat over many forward passes", async () => {
   const spec = SMALL_SPEC;
   const ex = execs.get(spec)!;
   const params = paramsFromWeights(spec, round32(spec, randomWeights(createRng(2), spec, 1)));
   const batch = randomBatch(createRng(6), 8, 64, spec.inputDim);
-  for (let i = 0; i < 5; i++) await ex.forward(params, batch);
-  const before = process.memoryUsage().external; // wasm memory grows, never shrinks
+  for (let i = 0; i < 30; i++) await ex.forward(params, batch);
+  const before = wasmBytes();
   for (let i = 0; i < 40; i++) await ex.forward(params, batch);
-  const grown = process.memoryUsage().external - before;
+  const grown = wasmBytes() - before;
   // A leak of the (8, 64, 64) attention maps alone would add > 1 MiB per pass.
   assert.ok(grown < 1 << 20, `wasm memory grew by ${grown} bytes over 40 passes`);
   jaxLib().tree.dispose(params);
