@@ -125,6 +125,43 @@ test("train writes a run directory whose model loads; eval writes CSV, JSON and 
   assert.match(wrong.err, /trained on "chain5" only/);
 });
 
+test("a random-DAG model evaluates on any structure of its layout, and asks which", async () => {
+  const out = join(dir, "dag");
+  const t = await run(train, [
+    "--task",
+    "random-dag",
+    "--nodes",
+    "5",
+    "--steps",
+    "2",
+    ...TINY,
+    "--out",
+    out,
+  ]);
+  assert.equal(t.code, 0, t.err);
+  const none = await run(evaluate, ["--checkpoint", out, "--out", join(dir, "dag-eval0")]);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /trained on random DAGs: give --graph or --structure/);
+  const e = await run(evaluate, [
+    "--checkpoint",
+    out,
+    "--graph",
+    "general5",
+    "--episodes",
+    "3",
+    "--lengths",
+    "2",
+    "--out",
+    join(dir, "dag-eval"),
+    "--no-figures",
+  ]);
+  assert.equal(e.code, 0, e.err);
+  assert.match(
+    readFileSync(join(dir, "dag-eval", "report.md"), "utf8"),
+    /transformer trained on random DAGs/,
+  );
+});
+
 test("experiment paper writes the report with its acceptance tables", async () => {
   const out = join(dir, "paper");
   const argv = [
