@@ -9,6 +9,9 @@ import { construct } from "./construct.ts";
 import { convert } from "./convert.ts";
 import { demo } from "./demo.ts";
 import { explain } from "./explain.ts";
+import { train } from "./train.ts";
+import { evaluate } from "./eval.ts";
+import { experiment } from "./experiment.ts";
 
 export const commands: readonly Command[] = [
   demo,
@@ -19,5 +22,8 @@ export const commands: readonly Command[] = [
   predict,
   construct,
   explain,
+  train,
+  evaluate,
+  experiment,
   convert,
 ];
