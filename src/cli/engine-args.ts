@@ -20,6 +20,7 @@ import {
   constructionModel,
 } from "../model/engine.ts";
 import { loadConstruction } from "../model/checkpoint.ts";
+import { isTrainedModelDir, trainedEngine } from "../train/trained-model.ts";
 
 export const DEFAULT_EPS = 1e-6;
 
@@ -83,12 +84,14 @@ export function engineName(args: Parsed): string {
   return estimator;
 }
 
+/** A saved model: a trained checkpoint (bnformer train) or a construction (bnformer construct). */
 function modelEngine(dir: string): Engine {
   if (dir.length === 0)
     throw new BnformerError(
       "config",
       `--engine model:DIR needs a directory, e.g. model:runs/chain7`,
     );
+  if (isTrainedModelDir(dir)) return trainedEngine(dir);
   const c = loadConstruction(dir);
   return transformerEngine(constructionModel(c), `model:${dir}`);
 }
