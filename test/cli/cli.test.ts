@@ -238,7 +238,7 @@ test("--engine model:DIR runs a trained checkpoint and a saved construction", as
     "--mlp",
     "8",
   ];
-  let r = await run(["train", "--graph", "chain5", "--steps", "2", ...tiny, "--out", run5]);
+  const r = await run(["train", "--graph", "chain5", "--steps", "2", ...tiny, "--out", run5]);
   assert.equal(r.code, 0, r.err);
   // The trained model's network: chain5 written as a file the in-context commands read.
   saveNetwork(
