@@ -9,7 +9,6 @@
  * and resumes the unfinished one from its checkpoint. Evaluation (src/eval, the CLI) then
  * scores each seed's models against the baselines on the same episodes.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import type { PaperGraphName } from "../bn/families.ts";
@@ -17,10 +16,10 @@ import { PAPER_GRAPH_NAMES, paperGraph } from "../bn/families.ts";
 import type { TrainConfig } from "./config.ts";
 import { defaultTrainConfig } from "./config.ts";
 import type { RunConfig, RunOutcome } from "./run.ts";
-import { RUN_FILE, calibrateRun, runTraining, withSteps } from "./run.ts";
+import { runTraining, withSteps } from "./run.ts";
 import type { StepMetrics } from "./progress.ts";
 import type { TaskConfig } from "./tasks.ts";
-import { buildTask, defaultTaskConfig, structureToJson } from "./tasks.ts";
+import { defaultTaskConfig, structureToJson } from "./tasks.ts";
 import type { TargetKind } from "./targets.ts";
 import { defaultLossFor } from "./targets.ts";
 import type { ModelSize } from "./trained-model.ts";
@@ -213,18 +212,15 @@ export async function trainPlanned(
   o: TrainPlannedOptions = {},
 ): Promise<RunOutcome[]> {
   const done: RunOutcome[] = [];
-  const calibrated = new Map<string, number>();
   for (const [i, run] of runs.entries()) {
     if (o.signal?.aborted) break;
     o.log?.(
       `[${i + 1}/${runs.length}] ${run.graph}, target ${run.target}, seed ${run.seed} -> ${run.dir}`,
     );
-    const steps = await sharedCalibration(run, calibrated, o.log);
     const r = await runTraining({
       outDir: run.dir,
       config: run.config,
       resume: true,
-      ...(steps !== undefined ? { calibratedSteps: steps } : {}),
       ...(o.progress !== undefined ? { progress: o.progress } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.log ? { log: o.log } : {}),
@@ -234,37 +230,4 @@ export async function trainPlanned(
     if (r.model === null) break;
   }
   return done;
-}
-
-/**
- * Runs of the same shape (token layout, model, batch, lengths, budget) cost the same per
- * step, so they share one calibration; a run that already started keeps its stored steps.
- */
-async function sharedCalibration(
-  run: PlannedRun,
-  cache: Map<string, number>,
-  log?: (line: string) => void,
-): Promise<number | undefined> {
-  const c = run.config;
-  if (!c.stepsFromMinutes || existsSync(join(run.dir, RUN_FILE))) return undefined;
-  const { structures: _s, target: _t, ...shape } = c.task;
-  const layout = buildTask(c.task).layout;
-  const key = JSON.stringify([
-    layout.cards,
-    layout.order,
-    shape,
-    c.model,
-    c.minutes,
-    c.train.adamw,
-  ]);
-  let steps = cache.get(key);
-  if (steps === undefined) {
-    log?.(`calibrating the step count for ${c.minutes} min on this machine ...`);
-    const cal = await calibrateRun(c);
-    log?.(
-      `calibration: ${cal.secondsPerStep.toFixed(3)} s/step expected -> ${cal.steps} steps (took ${cal.calibrationSeconds.toFixed(0)} s)`,
-    );
-    cache.set(key, (steps = cal.steps));
-  }
-  return steps;
 }

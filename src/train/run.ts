@@ -59,8 +59,6 @@ export interface RunOptions {
   onStep?: (m: StepMetrics) => void;
   /** Recorded in run.json. */
   command?: string;
-  /** With stepsFromMinutes: a step count already calibrated (e.g. for a run of the same shape). */
-  calibratedSteps?: number;
 }
 
 /** What a run call did. */
@@ -114,10 +112,7 @@ async function resolveRun(o: RunOptions, log: (l: string) => void): Promise<RunC
   const c = o.config;
   const task = buildTask(c.task);
   let trainCfg: TrainConfig = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
-  if (c.stepsFromMinutes && o.calibratedSteps !== undefined) {
-    log(`${o.calibratedSteps} steps (calibrated for a run of the same shape)`);
-    trainCfg = withSteps(trainCfg, o.calibratedSteps);
-  } else if (c.stepsFromMinutes) {
+  if (c.stepsFromMinutes) {
     log(`calibrating the step count for ${c.minutes} min on this machine ...`);
     const cal = await calibrateRun(c);
     log(
