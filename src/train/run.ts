@@ -220,9 +220,12 @@ function readRunConfig(path: string): RunConfig {
 
 /** The stored run must be the requested one (its step count may come from calibration). */
 function checkSameRun(stored: RunConfig, wanted: RunConfig, path: string): void {
+  // A time budget only chose the step count (recorded in run.json), so a run trained
+  // under another --minutes is still the same run.
   const norm = (c: RunConfig) =>
     JSON.stringify({
       ...c,
+      minutes: c.stepsFromMinutes ? null : c.minutes,
       train: c.stepsFromMinutes
         ? { ...c.train, steps: 0, schedule: { ...c.train.schedule, totalSteps: 0, warmupSteps: 0 } }
         : c.train,
