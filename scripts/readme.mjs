@@ -1,6 +1,7 @@
 // Keeps the README's examples real: every `<!-- readme-run: CMD -->` line runs CMD from the
 // repository root (`npx bnformer` runs bin/bnformer.mjs directly); the ```text block right
-// after a run of such lines holds the stdout of the last one.
+// after a run of such lines holds the stdout of the last one; a ```ts block after
+// `<!-- readme-file: PATH -->` holds the file PATH verbatim.
 //   node scripts/readme.mjs          check: exit 1 and show the drift if the README is stale
 //   node scripts/readme.mjs --update rewrite the blocks with fresh output
 import { readFileSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
@@ -13,6 +14,7 @@ const readmePath = join(root, "README.md");
 const update = process.argv.includes("--update");
 const lines = readFileSync(readmePath, "utf8").split("\n");
 const RUN = /^<!-- readme-run: (.*) -->$/;
+const FILE = /^<!-- readme-file: (.*) -->$/;
 
 mkdirSync(join(root, "out"), { recursive: true });
 const out = [];
@@ -21,6 +23,11 @@ let stale = 0;
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i];
   out.push(line);
+  const f = FILE.exec(line);
+  if (f) {
+    last = readFileSync(join(root, f[1]), "utf8");
+    continue;
+  }
   const m = RUN.exec(line);
   if (m) {
     const cmd = m[1].replace(
@@ -30,7 +37,7 @@ for (let i = 0; i < lines.length; i++) {
     last = execSync(cmd, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     continue;
   }
-  if (last !== null && line === "```text") {
+  if (last !== null && /^```(text|ts)$/.test(line)) {
     let j = i + 1;
     while (j < lines.length && lines[j] !== "```") j++;
     const old = lines.slice(i + 1, j).join("\n");
