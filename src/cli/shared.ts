@@ -1,6 +1,7 @@
 /** Flags and loading steps that several commands share: one definition each. */
 import type { OptionDef, Parsed } from "./args.ts";
-import { flag, str } from "./args.ts";
+import { flag, num, str } from "./args.ts";
+import type { CptPrior } from "../bn/priors.ts";
 import type { Network, Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { loadNetwork, loadStructure } from "../bn/network-file.ts";
@@ -27,6 +28,25 @@ export const queryOptions: Record<string, OptionDef> = {
     help: "the query's known values (at least the variables the engine conditions on)",
   },
 };
+
+/** The parameters of a CPT prior (--low, --high for uniform; --alpha for beta/dirichlet). */
+export const priorParameterOptions: Record<string, OptionDef> = {
+  low: { kind: "number", min: 0, default: 0.1, help: "uniform prior: lower end of P(X=1)" },
+  high: { kind: "number", min: 0, default: 0.9, help: "uniform prior: upper end of P(X=1)" },
+  alpha: {
+    kind: "number",
+    min: 0,
+    exclusiveMin: true,
+    default: 1,
+    help: "beta/dirichlet prior alpha",
+  },
+};
+
+/** The prior of `kind` with the parameters of `priorParameterOptions`. */
+export function priorFromFlags(kind: CptPrior["kind"], args: Parsed): CptPrior {
+  if (kind === "uniform") return { kind, low: num(args, "low")!, high: num(args, "high")! };
+  return { kind, alpha: num(args, "alpha")! };
+}
 
 export const renormalizeOption: Record<string, OptionDef> = {
   renormalize: {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg } from "../shared.ts";
+import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -63,15 +63,7 @@ export const evaluate: Command = {
         default: "train",
         help: "prior of the evaluation CPTs (train: the first model's training prior)",
       },
-      low: { kind: "number", min: 0, default: 0.1, help: "uniform prior: lower end" },
-      high: { kind: "number", min: 0, default: 0.9, help: "uniform prior: upper end" },
-      alpha: {
-        kind: "number",
-        min: 0,
-        exclusiveMin: true,
-        default: 1,
-        help: "beta/dirichlet alpha",
-      },
+      ...priorParameterOptions,
       lengths: {
         kind: "string",
         default: DEFAULT_EVAL_LENGTHS,
@@ -204,8 +196,7 @@ function evalStructure(args: Parsed, first: TrainedModel): Structure {
 function evalPrior(args: Parsed, first: TrainedModel): CptPrior {
   const kind = str(args, "prior")!;
   if (kind === "train") return first.config.task.prior;
-  if (kind === "uniform") return { kind, low: num(args, "low")!, high: num(args, "high")! };
-  return { kind: kind as "beta" | "dirichlet", alpha: num(args, "alpha")! };
+  return priorFromFlags(kind as CptPrior["kind"], args);
 }
 
 /** "1,10,100" as increasing integers (the protocol validates them). */

@@ -8,7 +8,7 @@ import type { Command } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg } from "../shared.ts";
+import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -91,15 +91,7 @@ const options: Record<string, OptionDef> = {
     choices: ["uniform", "beta", "dirichlet"],
     help: "CPT prior (default uniform; dirichlet for categorical)",
   },
-  low: { kind: "number", min: 0, default: 0.1, help: "uniform prior: lower end of P(X=1)" },
-  high: { kind: "number", min: 0, default: 0.9, help: "uniform prior: upper end" },
-  alpha: {
-    kind: "number",
-    min: 0,
-    exclusiveMin: true,
-    default: 1,
-    help: "beta/dirichlet prior alpha",
-  },
+  ...priorParameterOptions,
   target: {
     kind: "choice",
     choices: TARGET_KINDS,
@@ -306,6 +298,5 @@ function taskStructures(args: Parsed): Pick<TaskConfig, "kind" | "structures" | 
 function priorFromArgs(args: Parsed): CptPrior {
   const kind =
     str(args, "prior") ?? (str(args, "task") === "categorical" ? "dirichlet" : "uniform");
-  if (kind === "uniform") return { kind, low: num(args, "low")!, high: num(args, "high")! };
-  return { kind: kind as "beta" | "dirichlet", alpha: num(args, "alpha")! };
+  return priorFromFlags(kind as CptPrior["kind"], args);
 }
