@@ -13,6 +13,7 @@ import { paperGraph } from "../../src/bn/families.ts";
 import { sampleNetwork } from "../../src/bn/priors.ts";
 import { createRng } from "../../src/bn/rng.ts";
 import { saveNetwork } from "../../src/bn/network-file.ts";
+import { TINY_TRAIN_FLAGS } from "../helpers.ts";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
@@ -224,21 +225,16 @@ test("--engine model:DIR runs a trained checkpoint and a saved construction", as
   const structure = join(d, "chain5.json");
   const ctx = join(d, "ctx.csv");
   const run5 = join(d, "run");
-  const tiny = [
-    "--batch",
+  const r = await run([
+    "train",
+    "--graph",
+    "chain5",
+    "--steps",
     "2",
-    "--query-rows",
-    "1",
-    "--context-max",
-    "8",
-    "--d-model",
-    "8",
-    "--heads",
-    "1",
-    "--mlp",
-    "8",
-  ];
-  const r = await run(["train", "--graph", "chain5", "--steps", "2", ...tiny, "--out", run5]);
+    ...TINY_TRAIN_FLAGS,
+    "--out",
+    run5,
+  ]);
   assert.equal(r.code, 0, r.err);
   // The trained model's network: chain5 written as a file the in-context commands read.
   saveNetwork(
@@ -249,21 +245,23 @@ test("--engine model:DIR runs a trained checkpoint and a saved construction", as
     (await run(["sample", "--network", structure, "--n", "20", "--seed", "1", "--out", ctx])).code,
     0,
   );
-  const p = await run([
-    "predict",
-    "--structure",
-    structure,
-    "--context",
-    ctx,
-    "--target",
-    "C",
-    "--given",
-    "B=1",
-    "--engine",
-    `model:${run5}`,
-    "--format",
-    "json",
-  ]);
+  const predictC = (engine: string) =>
+    run([
+      "predict",
+      "--structure",
+      structure,
+      "--context",
+      ctx,
+      "--target",
+      "C",
+      "--given",
+      "B=1",
+      "--engine",
+      engine,
+      "--format",
+      "json",
+    ]);
+  const p = await predictC(`model:${run5}`);
   assert.equal(p.code, 0, p.err);
   const dist = JSON.parse(p.out).distribution as Record<string, number>;
   assert.ok(Math.abs(dist["0"]! + dist["1"]! - 1) < 1e-9);
@@ -287,34 +285,8 @@ test("--engine model:DIR runs a trained checkpoint and a saved construction", as
     (await run(["construct", "--structure", structure, "--max-context", "20", "--out", ck])).code,
     0,
   );
-  const viaDir = await run([
-    "predict",
-    "--structure",
-    structure,
-    "--context",
-    ctx,
-    "--target",
-    "C",
-    "--given",
-    "B=1",
-    "--engine",
-    `model:${ck}`,
-    "--format",
-    "json",
-  ]);
-  const viaMle = await run([
-    "predict",
-    "--structure",
-    structure,
-    "--context",
-    ctx,
-    "--target",
-    "C",
-    "--given",
-    "B=1",
-    "--format",
-    "json",
-  ]);
+  const viaDir = await predictC(`model:${ck}`);
+  const viaMle = await predictC("mle");
   const a = JSON.parse(viaDir.out).distribution as Record<string, number>;
   const b = JSON.parse(viaMle.out).distribution as Record<string, number>;
   assert.ok(Math.abs(a["1"]! - b["1"]!) <= 1e-6);
