@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import { join } from "node:path";
 import type { Command } from "../command.ts";
+import { describeModel } from "../../eval/experiment.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
 import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
@@ -150,17 +151,6 @@ export const evaluate: Command = {
     return 0;
   },
 };
-
-/** One line about a trained model for the report's method table. */
-export function describeModel(m: TrainedModel): string {
-  const c = m.config;
-  const s = c.model;
-  return (
-    `transformer trained on ${c.task.structures.map((x) => x.name).join("+") || "random DAGs"}, ` +
-    `target ${c.task.target} (${c.train.loss}), ${s.layers} layers, D ${s.dModel}, ${s.heads} head(s), ` +
-    `MLP ${s.mlpHidden}; ${c.step} steps, ${(c.trainSeconds / 60).toFixed(1)} min, seed ${c.train.seed}`
-  );
-}
 
 function methodNames(args: Parsed, dirs: readonly string[]): string[] {
   const given = str(args, "names");

@@ -1,0 +1,162 @@
+/**
+ * The paper experiment's evaluation and report sections: each graph's trained models run
+ * through the evaluation protocol beside the baselines, and the issue's acceptance checks
+ * and the training-run table rendered from the results. Training is src/train/experiment.ts;
+ * the CLI (`bnformer experiment paper`) calls both.
+ */
+import type { PaperGraphName } from "../bn/families.ts";
+import { paperGraph } from "../bn/families.ts";
+import type { ExperimentConfig, PlannedRun } from "../train/experiment.ts";
+import type { TargetKind } from "../train/targets.ts";
+import type { RunOutcome } from "../train/run.ts";
+import type { TrainedModel } from "../train/trained-model.ts";
+import { trainedTransformerModel } from "../train/trained-model.ts";
+import type { EvalResult } from "./protocol.ts";
+import { NODE_MEAN, runProtocol } from "./protocol.ts";
+import { NAIVE, POSTERIOR_MEAN } from "./baselines.ts";
+import { modelMethodFactory } from "./model-method.ts";
+
+/** The method name of the model trained with `target`. */
+export const modelName = (target: TargetKind): string => `model-${target}`;
+
+/** general5's nodes on which the issue compares the model with the naive estimator. */
+export const NAIVE_CHECK = { graph: "general5", nodes: ["B", "D", "E"], length: 200, target: 0.75 };
+
+/** One line about a trained model for the report's method table. */
+export function describeModel(m: TrainedModel): string {
+  const c = m.config;
+  const s = c.model;
+  return (
+    `transformer trained on ${c.task.structures.map((x) => x.name).join("+") || "random DAGs"}, ` +
+    `target ${c.task.target} (${c.train.loss}), ${s.layers} layers, D ${s.dModel}, ${s.heads} head(s), ` +
+    `MLP ${s.mlpHidden}; ${c.step} steps, ${(c.trainSeconds / 60).toFixed(1)} min, seed ${c.train.seed}`
+  );
+}
+
+/** Runs the protocol on `graph` with every seed's trained models beside the baselines. */
+export async function evaluateGraph(
+  exp: ExperimentConfig,
+  graph: PaperGraphName,
+  runs: readonly PlannedRun[],
+  outcomes: readonly RunOutcome[],
+): Promise<EvalResult> {
+  const structure = paperGraph(graph);
+  const modelOf = (seed: number, target: TargetKind) => {
+    const i = runs.findIndex((r) => r.graph === graph && r.seed === seed && r.target === target);
+    return outcomes[i]!.model!;
+  };
+  const { factory, close } = modelMethodFactory((seed) =>
+    exp.targets.map((t) => {
+      const m = modelOf(seed, t);
+      return {
+        model: trainedTransformerModel(m, structure),
+        name: modelName(t),
+        description: describeModel(m),
+      };
+    }),
+  );
+  try {
+    return await runProtocol(
+      {
+        structure,
+        prior: exp.task.prior,
+        lengths: exp.eval.lengths,
+        episodes: exp.eval.episodes,
+        evalSeed: exp.eval.evalSeed,
+        seeds: exp.seeds,
+      },
+      factory,
+      { command: `bnformer experiment paper --preset ${exp.preset}` },
+    );
+  } finally {
+    close();
+  }
+}
+
+/** The issue's targets, checked on the results: one table per check, "met" or "missed". */
+export function acceptanceSection(exp: ExperimentConfig, results: readonly EvalResult[]): string[] {
+  const out = [
+    "## Acceptance checks",
+    "",
+    `Node-averaged TV of each model ÷ that of the posterior mean (the Bayes-optimal estimate under the training prior), ` +
+      `mean over seeds of the per-seed ratio; target: at most ${exp.eval.ratioTarget.toFixed(2)} at every length.`,
+    "",
+  ];
+  const lengths = exp.eval.targetLengths.filter((n) => exp.eval.lengths.includes(n));
+  out.push(`| graph | model | ${lengths.map((n) => `n = ${n}`).join(" | ")} | target |`);
+  out.push(`| --- | --- | ${lengths.map(() => "---:").join(" | ")} | --- |`);
+  for (const r of results) {
+    for (const t of exp.targets) {
+      const ratios = lengths.map(
+        (n) =>
+          r.ratios.find(
+            (x) =>
+              x.method === modelName(t) &&
+              x.reference === POSTERIOR_MEAN &&
+              x.length === n &&
+              x.node === NODE_MEAN,
+          )?.mean ?? null,
+      );
+      const met = ratios.every((x) => x !== null && x <= exp.eval.ratioTarget);
+      out.push(
+        `| ${r.config.structure.name} | ${modelName(t)} | ${ratios.map((x) => (x === null ? "—" : x.toFixed(3))).join(" | ")} | ${met ? "met" : "missed"} |`,
+      );
+    }
+  }
+  out.push("");
+  const g = results.find(
+    (r) =>
+      r.config.structure.name === NAIVE_CHECK.graph &&
+      r.config.lengths.includes(NAIVE_CHECK.length),
+  );
+  if (g === undefined) return out;
+  const avg = (method: string) => {
+    const xs = NAIVE_CHECK.nodes.map(
+      (node) =>
+        g.summary.find(
+          (s) => s.method === method && s.length === NAIVE_CHECK.length && s.node === node,
+        )!.mean,
+    );
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const naive = avg(NAIVE);
+  out.push(
+    `On ${NAIVE_CHECK.graph}, TV averaged over nodes ${NAIVE_CHECK.nodes.join(", ")} at n = ${NAIVE_CHECK.length} ` +
+      `(mean over seeds), ÷ the naive estimator's (${naive.toFixed(4)}); target: at most ${NAIVE_CHECK.target}.`,
+    "",
+    "| model | TV | ÷ naive | target |",
+    "| --- | ---: | ---: | --- |",
+    ...exp.targets.map((t) => {
+      const tv = avg(modelName(t));
+      return `| ${modelName(t)} | ${tv.toFixed(4)} | ${(tv / naive).toFixed(3)} | ${tv / naive <= NAIVE_CHECK.target ? "met" : "missed"} |`;
+    }),
+    "",
+  );
+  return out;
+}
+
+/** One row per training run: steps, time, final loss. */
+export function trainingSection(
+  runs: readonly PlannedRun[],
+  outcomes: readonly RunOutcome[],
+): string[] {
+  const rows = runs.map((r, i) => {
+    const m = outcomes[i]!.model!.config;
+    const capped = m.step < m.train.steps ? ` (time cap; ${m.train.steps} planned)` : "";
+    return `| ${r.graph} | ${r.target} | ${m.train.loss} | ${r.seed} | ${m.step}${capped} | ${(m.trainSeconds / 60).toFixed(1)} |`;
+  });
+  const m0 = outcomes[0]?.model?.config;
+  const size = m0
+    ? `${m0.model.layers} layers, D ${m0.model.dModel}, ${m0.model.heads} head(s), MLP ${m0.model.mlpHidden}; batch ${m0.task.batchSize} contexts x ${m0.task.queryRows} query rows; contexts ${m0.task.contextMin}..${m0.task.contextMax} rows (${m0.task.lengthSampling}); AdamW peak lr ${m0.train.schedule.peakLr}`
+    : "";
+  return [
+    "## Training runs",
+    "",
+    size,
+    "",
+    "| graph | target | loss | seed | steps | minutes |",
+    "| --- | --- | --- | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ];
+}
