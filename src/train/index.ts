@@ -1,0 +1,15 @@
+/** Training on @jax-js/jax: tasks, targets, AdamW, schedules, runs, checkpoints, experiments. */
+export * from "./adamw.ts";
+export * from "./schedule.ts";
+export * from "./loss.ts";
+export * from "./config.ts";
+export * from "./step.ts";
+export * from "./loop.ts";
+export * from "./progress.ts";
+export * from "./checkpoint.ts";
+export * from "./tasks.ts";
+export * from "./targets.ts";
+export * from "./budget.ts";
+export * from "./run.ts";
+export * from "./trained-model.ts";
+export * from "./experiment.ts";
