@@ -8,6 +8,7 @@
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "../command.ts";
+import { DEFAULT_EPS } from "../engine-args.ts";
 import { num, str } from "../args.ts";
 import { renormalizeOption, loadNetworkArg, formatTable } from "../shared.ts";
 import type { Network } from "../../bn/network.ts";
@@ -52,7 +53,7 @@ export const demo: Command = {
         kind: "number",
         min: 0,
         exclusiveMin: true,
-        default: 1e-6,
+        default: DEFAULT_EPS,
         help: "construction's total-variation bound",
       },
       ...renormalizeOption,
