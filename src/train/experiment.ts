@@ -58,12 +58,31 @@ export interface ExperimentConfig {
   seeds: number[];
   targets: TargetKind[];
   /** Budget per run: steps from calibration (minutes) unless `steps` is set. */
-  minutes: number | null;
+  minutes: MinutesBudget | null;
   steps: number | null;
   model: ModelSize;
   task: SharedTaskConfig;
   optimiser: OptimiserConfig;
   eval: ExperimentEvalConfig;
+}
+
+/**
+ * Training minutes per run: `perRun[target][graph]` where given, else `default`.
+ * `--minutes M` is `{ default: M }`.
+ */
+export interface MinutesBudget {
+  default: number;
+  perRun?: Partial<Record<TargetKind, Partial<Record<PaperGraphName, number>>>>;
+}
+
+/** The minutes one (graph, target) run may train, or null when the experiment fixes steps. */
+export function minutesFor(
+  e: ExperimentConfig,
+  graph: PaperGraphName,
+  target: TargetKind,
+): number | null {
+  if (e.minutes === null) return null;
+  return e.minutes.perRun?.[target]?.[graph] ?? e.minutes.default;
 }
 
 const PAPER_EVAL: ExperimentEvalConfig = {
@@ -81,7 +100,10 @@ export const PRESETS: Record<PresetName, ExperimentConfig> = {
     graphs: ["chain7", "tree7", "general5"],
     seeds: [0, 1, 2],
     targets: ["posterior-mean", "prediction"],
-    minutes: 30,
+    // The acceptance target is met by posterior-mean runs; chain7 needs the longest
+    // (20 minutes left it at 1.12x the posterior mean at 200 rows). The paper's
+    // prediction target gets a third of the cap: it is reported, not held to a target.
+    minutes: { default: 10, perRun: { "posterior-mean": { chain7: 30, tree7: 20, general5: 20 } } },
     steps: null,
     model: defaultModelSize,
     task: { ...defaultTaskConfig },
@@ -121,7 +143,12 @@ export function validateExperiment(e: ExperimentConfig): void {
   if (e.steps === null && e.minutes === null) bad("steps", "give steps or minutes");
   if (e.steps !== null && !(Number.isInteger(e.steps) && e.steps >= 1))
     bad("steps", `must be >= 1, got ${e.steps}`);
-  if (e.minutes !== null && !(e.minutes > 0)) bad("minutes", `must be > 0, got ${e.minutes}`);
+  if (e.minutes !== null)
+    for (const g of e.graphs)
+      for (const t of e.targets) {
+        const m = minutesFor(e, g, t)!;
+        if (!(m > 0)) bad("minutes", `must be > 0, got ${m} for ${g}, ${t}`);
+      }
 }
 
 /** One planned training run. */
@@ -190,7 +217,7 @@ export function runConfig(
     },
     model: e.model,
     train: withSteps(base, e.steps ?? 1),
-    minutes: e.minutes,
+    minutes: minutesFor(e, graph, target),
     stepsFromMinutes: e.steps === null,
   };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { ExperimentConfig } from "../../src/train/experiment.ts";
 import {
   PRESETS,
+  minutesFor,
   planRuns,
   runConfig,
   runDir,
@@ -17,7 +18,8 @@ test("the cpu preset is the issue's suite: 3 graphs x 3 seeds x 2 targets, at mo
   assert.deepEqual([...new Set(runs.map((r) => r.graph))], ["chain7", "tree7", "general5"]);
   assert.deepEqual([...new Set(runs.map((r) => r.seed))], [0, 1, 2]);
   assert.deepEqual([...new Set(runs.map((r) => r.target))], ["posterior-mean", "prediction"]);
-  assert.ok(PRESETS.cpu.minutes! <= 30 && PRESETS.cpu.steps === null);
+  assert.ok(runs.every((r) => r.config.minutes! > 0 && r.config.minutes! <= 30));
+  assert.equal(PRESETS.cpu.steps, null);
   assert.equal(PRESETS.cpu.model.layers, 2);
   assert.deepEqual(PRESETS.cpu.task.prior, { kind: "uniform", low: 0.1, high: 0.9 });
   assert.equal(PRESETS.cpu.eval.episodes, 2000);
@@ -41,11 +43,27 @@ test("each run has its own directory, seed, target and loss; the budget decides 
   assert.equal(buildTask(mle.task).structures[0]!.name, "tree7");
 });
 
+test("minutes come per (target, graph) where the budget names them, else the default", () => {
+  const e: ExperimentConfig = {
+    ...PRESETS.cpu,
+    minutes: { default: 7, perRun: { "posterior-mean": { chain7: 30 } } },
+  };
+  assert.equal(minutesFor(e, "chain7", "posterior-mean"), 30);
+  assert.equal(minutesFor(e, "tree7", "posterior-mean"), 7);
+  assert.equal(minutesFor(e, "chain7", "prediction"), 7);
+  assert.equal(runConfig(e, "chain7", "posterior-mean", 0).minutes, 30);
+  assert.equal(minutesFor({ ...e, minutes: null, steps: 5 }, "chain7", "prediction"), null);
+});
+
 test("bad experiments are refused by field", () => {
   const bad = (over: Partial<ExperimentConfig>) => () =>
     validateExperiment({ ...PRESETS.smoke, ...over });
   assert.throws(bad({ graphs: [] }), /graphs: at least one graph is needed/);
   assert.throws(bad({ seeds: [1, 1] }), /seeds: need distinct integers, got \[1, 1\]/);
   assert.throws(bad({ steps: null, minutes: null }), /steps: give steps or minutes/);
+  assert.throws(
+    bad({ steps: null, minutes: { default: 5, perRun: { prediction: { tree7: 0 } } } }),
+    /minutes: must be > 0, got 0 for tree7, prediction/,
+  );
   assert.throws(bad({ graphs: ["chain8" as "chain7"] }), /unknown graph "chain8"/);
 });
