@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI through tsx's loader, so no build step is needed after `npm ci`.
+import { setFlagsFromString } from "node:v8";
 import { register } from "tsx/esm/api";
+
+// Compile WebAssembly (jax-js kernels, the sampler) optimised from the first call: with V8's
+// baseline tier first, early training steps run ~1.4x slower, so a calibrated step count
+// (--minutes) filled only ~70% of its budget. Measured in docs/training.md.
+setFlagsFromString("--no-liftoff");
 
 register();
 // A closed pipe (e.g. `bnformer info NET | head`) ends the output quietly, like other Unix tools.

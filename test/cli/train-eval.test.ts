@@ -12,7 +12,8 @@ import { formatHelp, parseCommandArgs } from "../../src/cli/args.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { train } from "../../src/cli/commands/train.ts";
 import { evaluate } from "../../src/cli/commands/eval.ts";
-import { experiment } from "../../src/cli/commands/experiment.ts";
+import { experiment, experimentFromArgs } from "../../src/cli/commands/experiment.ts";
+import { minutesFor, runConfig } from "../../src/train/experiment.ts";
 import { loadTrainedModel } from "../../src/train/trained-model.ts";
 
 /** What main() does for one command (the commands may not be registered yet). */
@@ -198,4 +199,20 @@ test("experiment paper writes the report with its acceptance tables", async () =
     "experiment.json",
   ])
     assert.ok(existsSync(join(out, f)), f);
+});
+
+test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps under a cap", () => {
+  const exp = (...flags: string[]) =>
+    experimentFromArgs(parseCommandArgs(experiment.def, ["paper", "--out", "x", ...flags]));
+  const preset = exp();
+  assert.equal(preset.steps, null);
+  assert.equal(minutesFor(preset, "chain7", "posterior-mean"), 30);
+  assert.equal(minutesFor(preset, "tree7", "prediction"), 10);
+  const mins = exp("--minutes", "12");
+  assert.deepEqual([mins.steps, minutesFor(mins, "chain7", "posterior-mean")], [null, 12]);
+  const steps = exp("--steps", "40");
+  assert.deepEqual([steps.steps, steps.minutes], [40, null]);
+  const both = exp("--steps", "40", "--minutes", "12");
+  const cfg = runConfig(both, "tree7", "posterior-mean", 1);
+  assert.deepEqual([cfg.train.steps, cfg.minutes, cfg.stepsFromMinutes], [40, 12, false]);
 });

@@ -41,7 +41,7 @@ export const experiment: Command = {
     summary:
       "run the paper's suite: train every graph x seed x target, evaluate with baselines, write report.md",
     usage:
-      "bnformer experiment paper [--preset cpu|smoke] --out DIR [--seeds 0,1,2] [--minutes M | --steps N] [--episodes E]",
+      "bnformer experiment paper [--preset cpu|smoke] --out DIR [--seeds 0,1,2] [--minutes M] [--steps N] [--episodes E]",
     positionals: ["paper"],
     options: {
       preset: {
@@ -73,7 +73,11 @@ export const experiment: Command = {
         exclusiveMin: true,
         help: "training budget of every run (preset cpu: posterior-mean chain7 30, tree7 and general5 20, prediction 10; steps calibrated to fit)",
       },
-      steps: { kind: "int", min: 1, help: "fixed steps per run instead of a time budget" },
+      steps: {
+        kind: "int",
+        min: 1,
+        help: "fixed steps per run instead of calibrated ones (with --minutes: that is the hard cap)",
+      },
       episodes: { kind: "int", min: 1, help: "evaluation episodes per seed (preset: 2000)" },
       lengths: {
         kind: "string",
@@ -169,15 +173,14 @@ export function experimentFromArgs(args: Parsed): ExperimentConfig {
       .map((s) => s.trim());
   const steps = num(args, "steps");
   const mins = num(args, "minutes");
-  if (steps !== undefined && mins !== undefined)
-    throw new BnformerError("config", "give --steps or --minutes, not both");
   const exp: ExperimentConfig = {
     ...p,
     graphs: (list("graphs") as PaperGraphName[] | undefined) ?? p.graphs,
     seeds: list("seeds")?.map(Number) ?? p.seeds,
     targets: (list("targets") as TargetKind[] | undefined) ?? p.targets,
-    minutes: steps !== undefined ? null : mins !== undefined ? { default: mins } : p.minutes,
-    steps: mins !== undefined ? null : (steps ?? p.steps),
+    // --steps alone: fixed steps, no cap; with --minutes: fixed steps, minutes as a hard cap.
+    minutes: mins !== undefined ? { default: mins } : steps !== undefined ? null : p.minutes,
+    steps: steps ?? (mins !== undefined ? null : p.steps),
     eval: {
       ...p.eval,
       episodes: num(args, "episodes") ?? p.eval.episodes,
