@@ -14,7 +14,13 @@
  *   O(N) per layer. Its attention rows are (H, Q, N + 1), the last column being the query itself.
  */
 import { BnformerError } from "../errors.ts";
-import type { LayerNormWeights, Tensor, TransformerSpec, TransformerWeights } from "./spec.ts";
+import type {
+  LayerNormWeights,
+  LayerWeights,
+  Tensor,
+  TransformerSpec,
+  TransformerWeights,
+} from "./spec.ts";
 import {
   LAYER_NORM_EPS,
   TOKEN_CONTEXT,
@@ -148,12 +154,7 @@ function activate(spec: TransformerSpec, u: Float64Array): void {
 }
 
 /** h += MLP(LN2(h)) for `rows` rows, when the layer has an MLP. */
-function mlpSublayer(
-  spec: TransformerSpec,
-  lw: TransformerWeights["layers"][number],
-  h: Float64Array,
-  rows: number,
-): void {
+function mlpSublayer(spec: TransformerSpec, lw: LayerWeights, h: Float64Array, rows: number): void {
   if (!lw.mlp) return;
   const x = lw.ln2 ? layerNorm(h, rows, lw.ln2) : h;
   const u = linear(x, rows, lw.mlp.w1, lw.mlp.b1); // (rows, F)
@@ -299,7 +300,6 @@ function runTokens(
   record: LayerKV[] | null,
 ): { h: Float64Array; attention: Float64Array[] } {
   const T = kinds.length;
-  const D = spec.dModel;
   const h = linear(tokens, T, w.embed.w, w.embed.b); // (T, D)
   const attention: Float64Array[] = [];
   const allowed = allowedKeys(kinds);
@@ -308,10 +308,7 @@ function runTokens(
     const H = ls.heads;
     const E = ls.headDim;
     const HE = H * E;
-    const x = lw.ln1 ? layerNorm(h, T, lw.ln1) : h;
-    const q = linear(x, T, lw.attn.wq, lw.attn.bq); // (T, H E)
-    const k = linear(x, T, lw.attn.wk, lw.attn.bk); // (T, H E)
-    const v = linear(x, T, lw.attn.wv, lw.attn.bv); // (T, H E)
+    const { q, k, v } = projectQKV(lw, h, T); // (T, H E) each
     if (record) {
       record.push({ k, v });
       // A cache needs only the last layer's keys and values, not its outputs.
@@ -335,11 +332,36 @@ function runTokens(
       }
     }
     if (att) attention.push(att);
-    const o = linear(ctx, T, lw.attn.wo, lw.attn.bo); // (T, D)
-    for (let i = 0; i < T * D; i++) h[i] += o[i]!;
-    mlpSublayer(spec, lw, h, T);
+    finishLayer(spec, lw, h, ctx, T);
   });
   return { h, attention };
+}
+
+/** A layer's queries, keys and values of `rows` residual rows (after LN1 when it has one). */
+function projectQKV(
+  lw: LayerWeights,
+  h: Float64Array,
+  rows: number,
+): { q: Float64Array; k: Float64Array; v: Float64Array } {
+  const x = lw.ln1 ? layerNorm(h, rows, lw.ln1) : h;
+  return {
+    q: linear(x, rows, lw.attn.wq, lw.attn.bq),
+    k: linear(x, rows, lw.attn.wk, lw.attn.bk),
+    v: linear(x, rows, lw.attn.wv, lw.attn.bv),
+  };
+}
+
+/** The rest of a layer, in place on h: output projection of the heads, residual, MLP. */
+function finishLayer(
+  spec: TransformerSpec,
+  lw: LayerWeights,
+  h: Float64Array,
+  heads: Float64Array,
+  rows: number,
+): void {
+  const o = linear(heads, rows, lw.attn.wo, lw.attn.bo); // (rows, D)
+  for (let i = 0; i < rows * spec.dModel; i++) h[i] += o[i]!;
+  mlpSublayer(spec, lw, h, rows);
 }
 
 /** (LN_F and) the readout at every QUERY token, in token order: (Q, O). */
@@ -409,7 +431,6 @@ export function forwardQueries(
   }
   checkTokens(spec, queries, Q);
   const N = cache.n;
-  const D = spec.dModel;
   const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
   const attention: Float64Array[] = [];
   spec.layers.forEach((ls, l) => {
@@ -417,10 +438,7 @@ export function forwardQueries(
     const H = ls.heads;
     const E = ls.headDim;
     const HE = H * E;
-    const x = lw.ln1 ? layerNorm(h, Q, lw.ln1) : h;
-    const q = linear(x, Q, lw.attn.wq, lw.attn.bq); // (Q, H E)
-    const k = linear(x, Q, lw.attn.wk, lw.attn.bk); // (Q, H E)
-    const v = linear(x, Q, lw.attn.wv, lw.attn.bv); // (Q, H E)
+    const { q, k, v } = projectQKV(lw, h, Q); // (Q, H E) each
     const { k: ck, v: cv } = cache.layers[l]!; // (N, H E)
     const att = keep ? new Float64Array(H * Q * (N + 1)) : null; // (H, Q, N + 1)
     const scratch = new Float64Array(N + 1);
@@ -440,9 +458,7 @@ export function forwardQueries(
       }
     }
     if (att) attention.push(att);
-    const o = linear(ctx, Q, lw.attn.wo, lw.attn.bo); // (Q, D)
-    for (let i = 0; i < Q * D; i++) h[i] += o[i]!;
-    mlpSublayer(spec, lw, h, Q);
+    finishLayer(spec, lw, h, ctx, Q);
   });
   const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
   return { outputs: readout(spec, weights, h, kinds), attention };
