@@ -22,7 +22,7 @@ import { compiledCounter, interpretedCounter, makeCountPlan } from "./batch-kern
 import type { CountPlan, CountsOut, EpisodeCounter } from "./batch-kernel.ts";
 import { applyUnseenPolicy } from "./policy.ts";
 import type { UnseenSite } from "./policy.ts";
-import type { EstimatorOptions } from "./options.ts";
+import type { EstimatorName, EstimatorOptions } from "./options.ts";
 import {
   conditioningSet,
   isBayesian,
@@ -175,6 +175,27 @@ function checkQueries(input: BatchInput, sets: readonly (readonly number[])[]): 
   }
 }
 
+/** The counts an estimator divides: by parents, by every earlier variable (naive), or none. */
+function countsFor(counts: BatchCounts, estimator: EstimatorName): Int32Array {
+  if (estimator === "backoff") {
+    throw new BnformerError("config", `batchEstimate does not implement "backoff"`, {
+      path: ["estimator"],
+    });
+  }
+  const source =
+    estimator === "naive"
+      ? counts.naive
+      : estimator === "marginal"
+        ? counts.marginal
+        : counts.parents;
+  if (source === null) {
+    throw new BnformerError("config", `naive estimates need batchCounts(..., { naive: true })`, {
+      path: ["estimator"],
+    });
+  }
+  return source;
+}
+
 /**
  * Estimates from shared counts: mle, dirichlet, bdeu, k2 on the parent counts, naive on the
  * prefix counts (batchCounts with naive), marginal on the marginal counts. Unseen
@@ -184,22 +205,7 @@ function checkQueries(input: BatchInput, sets: readonly (readonly number[])[]): 
 export function batchEstimate(counts: BatchCounts, opts: EstimatorOptions): BatchEstimate {
   const o = resolveEstimatorOptions(opts);
   const { structure, stateOffsets: offs, lengths } = counts;
-  if (o.estimator === "backoff") {
-    throw new BnformerError("config", `batchEstimate does not implement "backoff"`, {
-      path: ["estimator"],
-    });
-  }
-  const source =
-    o.estimator === "naive"
-      ? counts.naive
-      : o.estimator === "marginal"
-        ? counts.marginal
-        : counts.parents;
-  if (source === null) {
-    throw new BnformerError("config", `naive estimates need batchCounts(..., { naive: true })`, {
-      path: ["estimator"],
-    });
-  }
+  const source = countsFor(counts, o.estimator);
   const m = structure.variables.length;
   const sets = structure.variables.map((_, v) => conditioningSet(structure, v, o.estimator));
   const alpha = Float64Array.from(sets, (set, v) => pseudoCount(structure, v, set, o));
