@@ -22,14 +22,21 @@ export const modelName = (target: TargetKind): string => `model-${target}`;
 /** general5's nodes on which the issue compares the model with the naive estimator. */
 export const NAIVE_CHECK = { graph: "general5", nodes: ["B", "D", "E"], length: 200, target: 0.75 };
 
-/** One line about a trained model for the report's method table. */
-export function describeModel(m: TrainedModel): string {
-  const c = m.config;
+/**
+ * One line about a trained model for the report's method table; with several models (the
+ * same recipe, one per training seed) their steps and minutes are listed in seed order.
+ */
+export function describeModel(...models: readonly TrainedModel[]): string {
+  const c = models[0]!.config;
   const s = c.model;
+  const list = (f: (m: TrainedModel) => string) => models.map(f).join(", ");
+  const seeds = models.length > 1 ? "seeds" : "seed";
   return (
     `transformer trained on ${c.task.structures.map((x) => x.name).join("+") || "random DAGs"}, ` +
     `target ${c.task.target} (${c.train.loss}), ${s.layers} layers, D ${s.dModel}, ${s.heads} head(s), ` +
-    `MLP ${s.mlpHidden}; ${c.step} steps, ${(c.trainSeconds / 60).toFixed(1)} min, seed ${c.train.seed}`
+    `MLP ${s.mlpHidden}; ${seeds} ${list((m) => String(m.config.train.seed))}: ` +
+    `${list((m) => String(m.config.step))} steps, ` +
+    `${list((m) => (m.config.trainSeconds / 60).toFixed(1))} min`
   );
 }
 
@@ -51,7 +58,7 @@ export async function evaluateGraph(
       return {
         model: trainedTransformerModel(m, structure),
         name: modelName(t),
-        description: describeModel(m),
+        description: describeModel(...exp.seeds.map((seed) => modelOf(seed, t))),
       };
     }),
   );

@@ -173,6 +173,8 @@ test("experiment paper writes the report with its acceptance tables", async () =
     "general5",
     "--targets",
     "posterior-mean",
+    "--seeds",
+    "0,1",
     "--steps",
     "2",
     "--episodes",
@@ -192,6 +194,11 @@ test("experiment paper writes the report with its acceptance tables", async () =
   );
   assert.match(report, /On general5, TV averaged over nodes B, D, E at n = 200/);
   assert.match(report, /\| general5 \| posterior-mean \| cross-entropy \| 0 \| 2 \|/);
+  assert.match(report, /\| general5 \| posterior-mean \| cross-entropy \| 1 \| 2 \|/);
+  assert.match(
+    report,
+    /model-posterior-mean \| transformer trained on general5, .*; seeds 0, 1: 2, 2 steps, /,
+  );
   for (const f of [
     "general5-tv.csv",
     "general5-results.json",
