@@ -140,6 +140,24 @@ test("an abort signal stops after the current step and saves a checkpoint", asyn
   assert.equal(loadTrainCheckpoint(join(out, CHECKPOINT_DIR)).meta.step, 3);
 });
 
+test("an abort from a timer or signal handler (a macrotask) is seen after the next step", async () => {
+  // The jitted step resolves through microtasks only; the loop must still let timers run,
+  // or a time cap or Ctrl-C waits for the next checkpoint write (none here).
+  const ac = new AbortController();
+  const r = await train({
+    spec: SPEC,
+    config: config(40),
+    provider,
+    signal: ac.signal,
+    progress: false,
+    onStep: (m) => {
+      if (m.step === 3) setImmediate(() => ac.abort());
+    },
+  });
+  assert.equal(r.step, 3);
+  assert.equal(r.interrupted, true);
+});
+
 test("training lowers the loss on a learnable task", async () => {
   const losses: number[] = [];
   await train({
