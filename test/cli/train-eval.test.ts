@@ -223,3 +223,25 @@ test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps un
   const cfg = runConfig(both, "tree7", "posterior-mean", 1);
   assert.deepEqual([cfg.train.steps, cfg.minutes, cfg.stepsFromMinutes], [40, 12, false]);
 });
+
+test("experiment --train-only trains the planned runs and writes no report", async () => {
+  const out = join(dir, "train-only");
+  const r = await run(experiment, [
+    "paper",
+    "--preset",
+    "smoke",
+    "--graphs",
+    "tree7",
+    "--targets",
+    "posterior-mean",
+    "--steps",
+    "1",
+    "--train-only",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /trained 1 run under .*--train-only/);
+  assert.ok(existsSync(join(out, "runs", "tree7", "posterior-mean-seed0", "model")));
+  assert.ok(!existsSync(join(out, "report.md")));
+});

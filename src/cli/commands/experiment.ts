@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
-import { num, str } from "../args.ts";
+import { flag, num, str } from "../args.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -84,6 +84,10 @@ export const experiment: Command = {
         placeholder: "N,N",
         help: "evaluation context lengths (preset: 1,2,5,10,20,50,100,200)",
       },
+      "train-only": {
+        kind: "boolean",
+        help: "train the planned runs, then stop without evaluating (for two processes at once)",
+      },
     },
     examples: [
       "bnformer experiment paper --preset cpu --out runs/paper",
@@ -123,6 +127,11 @@ export const experiment: Command = {
     if (outcomes.length < runs.length || outcomes.some((o) => o.model === null)) {
       io.err(`interrupted; run the same command again to resume\n`);
       return 130;
+    }
+    if (flag(args, "train-only")) {
+      const n = runs.length === 1 ? "1 run" : `${runs.length} runs`;
+      io.out(`trained ${n} under ${out}/runs (no evaluation: --train-only)\n`);
+      return 0;
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const sections: ReportSection[] = [];
