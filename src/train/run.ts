@@ -220,16 +220,24 @@ function readRunConfig(path: string): RunConfig {
 
 /** The stored run must be the requested one (its step count may come from calibration). */
 function checkSameRun(stored: RunConfig, wanted: RunConfig, path: string): void {
-  // A time budget only chose the step count (recorded in run.json), so a run trained
-  // under another --minutes is still the same run.
+  // Under a time budget the step count is the budget's to choose (calibrated, or fixed with
+  // --steps under the --minutes cap; recorded in run.json), so a budgeted run is the same
+  // run under another budget. A run with fixed steps and no cap must match exactly.
   const norm = (c: RunConfig) =>
-    JSON.stringify({
-      ...c,
-      minutes: c.stepsFromMinutes ? null : c.minutes,
-      train: c.stepsFromMinutes
-        ? { ...c.train, steps: 0, schedule: { ...c.train.schedule, totalSteps: 0, warmupSteps: 0 } }
-        : c.train,
-    });
+    JSON.stringify(
+      c.minutes === null
+        ? c
+        : {
+            ...c,
+            minutes: 0,
+            stepsFromMinutes: true,
+            train: {
+              ...c.train,
+              steps: 0,
+              schedule: { ...c.train.schedule, totalSteps: 0, warmupSteps: 0 },
+            },
+          },
+    );
   const a = { ...stored, train: { ...stored.train, lengthBuckets: [] } };
   const b = { ...wanted, train: { ...wanted.train, lengthBuckets: [] } };
   if (norm(a) !== norm(b))

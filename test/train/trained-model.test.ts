@@ -179,6 +179,20 @@ test("an interrupted and resumed run ends with the same weights as a straight on
   assert.ok(existsSync(join(dir, "b", RUN_FILE)));
 });
 
+test("a budgeted run is the same run under any budget; a run without a cap must match exactly", async () => {
+  const out = join(dir, "budgeted");
+  // Fixed steps under a 5-minute cap, as `experiment --steps N --minutes M` trains them.
+  await runTraining({ outDir: out, config: { ...config(3), minutes: 5 } });
+  const calibrated: RunConfig = { ...config(1), minutes: 30, stepsFromMinutes: true };
+  const again = await runTraining({ outDir: out, config: calibrated, resume: true });
+  assert.equal(again.skipped, true);
+  assert.equal(again.step, 3);
+  await assert.rejects(
+    runTraining({ outDir: out, config: config(3), resume: true }),
+    /started with another configuration/,
+  );
+});
+
 test("structures: a single-structure model refuses others; a construction is not a trained model", () => {
   assert.throws(
     () => loadTrainedModel(join(dir, "a"), paperGraph("tree5")),
