@@ -100,10 +100,11 @@ export const PRESETS: Record<PresetName, ExperimentConfig> = {
     graphs: ["chain7", "tree7", "general5"],
     seeds: [0, 1, 2],
     targets: ["posterior-mean", "prediction"],
-    // The acceptance target is met by posterior-mean runs; chain7 needs the longest
-    // (20 minutes left it at 1.12x the posterior mean at 200 rows). The paper's
-    // prediction target gets a third of the cap: it is reported, not held to a target.
-    minutes: { default: 10, perRun: { "posterior-mean": { chain7: 30, tree7: 20, general5: 20 } } },
+    // Posterior-mean runs (the acceptance target) get the whole 30-minute cap: the ratio at
+    // 200 rows still falls with steps (docs/results.md: tree7 missed 1.10 at 20 minutes,
+    // chain7 met it only with 8500 steps). The paper's prediction target gets a third of
+    // the cap: it is reported, not held to a target.
+    minutes: { default: 10, perRun: { "posterior-mean": { chain7: 30, tree7: 30, general5: 30 } } },
     steps: null,
     model: defaultModelSize,
     task: { ...defaultTaskConfig },

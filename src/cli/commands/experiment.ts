@@ -71,7 +71,7 @@ export const experiment: Command = {
         kind: "number",
         min: 0,
         exclusiveMin: true,
-        help: "training budget of every run (preset cpu: posterior-mean chain7 30, tree7 and general5 20, prediction 10; steps calibrated to fit)",
+        help: "training budget of every run (preset cpu: 30 for posterior-mean runs, 10 for prediction runs; steps calibrated to fit)",
       },
       steps: {
         kind: "int",
