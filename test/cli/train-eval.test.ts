@@ -213,10 +213,10 @@ test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps un
     experimentFromArgs(parseCommandArgs(experiment.def, ["paper", "--out", "x", ...flags]));
   const preset = exp();
   assert.equal(preset.steps, null);
-  assert.equal(minutesFor(preset, "chain7", "posterior-mean"), 30);
-  assert.equal(minutesFor(preset, "tree7", "prediction"), 10);
+  assert.equal(minutesFor(preset, "posterior-mean"), 30);
+  assert.equal(minutesFor(preset, "prediction"), 10);
   const mins = exp("--minutes", "12");
-  assert.deepEqual([mins.steps, minutesFor(mins, "chain7", "posterior-mean")], [null, 12]);
+  assert.deepEqual([mins.steps, minutesFor(mins, "posterior-mean")], [null, 12]);
   const steps = exp("--steps", "40");
   assert.deepEqual([steps.steps, steps.minutes], [40, null]);
   const both = exp("--steps", "40", "--minutes", "12");

@@ -43,16 +43,17 @@ test("each run has its own directory, seed, target and loss; the budget decides 
   assert.equal(buildTask(mle.task).structures[0]!.name, "tree7");
 });
 
-test("minutes come per (target, graph) where the budget names them, else the default", () => {
+test("minutes come per target where the budget names it, else the default", () => {
   const e: ExperimentConfig = {
     ...PRESETS.cpu,
-    minutes: { default: 7, perRun: { "posterior-mean": { chain7: 30 } } },
+    minutes: { default: 7, perTarget: { "posterior-mean": 30 } },
   };
-  assert.equal(minutesFor(e, "chain7", "posterior-mean"), 30);
-  assert.equal(minutesFor(e, "tree7", "posterior-mean"), 7);
-  assert.equal(minutesFor(e, "chain7", "prediction"), 7);
+  assert.equal(minutesFor(e, "posterior-mean"), 30);
+  assert.equal(minutesFor(e, "prediction"), 7);
+  assert.equal(minutesFor(e, "mle"), 7);
   assert.equal(runConfig(e, "chain7", "posterior-mean", 0).minutes, 30);
-  assert.equal(minutesFor({ ...e, minutes: null, steps: 5 }, "chain7", "prediction"), null);
+  assert.equal(runConfig(e, "tree7", "prediction", 0).minutes, 7);
+  assert.equal(minutesFor({ ...e, minutes: null, steps: 5 }, "prediction"), null);
 });
 
 test("bad experiments are refused by field", () => {
@@ -62,8 +63,8 @@ test("bad experiments are refused by field", () => {
   assert.throws(bad({ seeds: [1, 1] }), /seeds: need distinct integers, got \[1, 1\]/);
   assert.throws(bad({ steps: null, minutes: null }), /steps: give steps or minutes/);
   assert.throws(
-    bad({ steps: null, minutes: { default: 5, perRun: { prediction: { tree7: 0 } } } }),
-    /minutes: must be > 0, got 0 for tree7, prediction/,
+    bad({ steps: null, minutes: { default: 5, perTarget: { prediction: 0 } } }),
+    /minutes: must be > 0, got 0 for target prediction/,
   );
   assert.throws(bad({ graphs: ["chain8" as "chain7"] }), /unknown graph "chain8"/);
 });
