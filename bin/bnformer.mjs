@@ -4,8 +4,8 @@ import { setFlagsFromString } from "node:v8";
 import { register } from "tsx/esm/api";
 
 // Compile WebAssembly (jax-js kernels, the sampler) optimised from the first call: with V8's
-// baseline tier first, early training steps run ~1.4x slower, so a calibrated step count
-// (--minutes) filled only ~70% of its budget. Measured in docs/training.md.
+// baseline tier first, the few steps that calibrate --minutes ran slow code and the runs
+// stopped well inside their budget. Measured in docs/training.md.
 setFlagsFromString("--no-liftoff");
 
 register();
