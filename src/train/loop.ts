@@ -70,6 +70,25 @@ export interface TrainOptions {
   progress?: boolean;
   /** Called after every step. */
   onStep?: (m: StepMetrics) => void;
+  /** Once, right after update `atStep`, sets the run's length (see `resizeRun`). */
+  resize?: RunResize;
+}
+
+/**
+ * How a budgeted run fits its length to its own pace (run.ts): after update `atStep` (past
+ * warmup), `steps(m)` gives the new step count; the schedule's cosine is stretched to end
+ * there, a checkpoint with the new config is saved, then `onResize` is told.
+ */
+export interface RunResize {
+  atStep: number;
+  steps: (m: StepMetrics) => number;
+  onResize?: (config: TrainConfig) => void;
+}
+
+/** `c` ending after `steps` updates (at least `done`); warmup kept, the cosine stretched. */
+export function resizedConfig(c: TrainConfig, steps: number, done: number): TrainConfig {
+  const n = Math.max(steps, done, c.schedule.warmupSteps, 1);
+  return { ...c, steps: n, schedule: { ...c.schedule, totalSteps: n } };
 }
 
 /** What a run returns. */
@@ -113,7 +132,8 @@ function startState(o: TrainOptions): RunState {
 
 /** Trains `spec` on `provider`'s batches; see the module header. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  const { spec, config } = o;
+  const { spec } = o;
+  let config = o.config;
   validateSpec(spec);
   validateTrainConfig(config);
   await loadJax();
@@ -160,6 +180,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (log && (m.step % config.logEvery === 0 || m.step === config.steps)) log.append(m);
       bar.update(m);
       o.onStep?.(m);
+      if (o.resize && m.step === o.resize.atStep && m.step < config.steps) {
+        config = resizedConfig(config, o.resize.steps(m), m.step);
+        validateTrainConfig(config);
+        bar.setTotal(config.steps);
+        // The checkpoint carries the new length before anyone else is told of it, so a
+        // resume always finds the config its checkpoint was trained with (run.ts).
+        await save();
+        o.resize.onResize?.(config);
+      }
       const every = config.checkpointEvery;
       if (every > 0 && m.step % every === 0 && m.step < config.steps) await save();
       await new Promise<void>((resolve) => setImmediate(resolve));

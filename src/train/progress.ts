@@ -62,7 +62,7 @@ export function formatDuration(sec: number): string {
 /** The progress line; a no-op when disabled. */
 export class ProgressLine {
   readonly #bar: cliProgress.SingleBar | null;
-  readonly #total: number;
+  #total: number;
 
   constructor(enabled: boolean, total: number, start: number, stream?: NodeJS.WritableStream) {
     this.#total = total;
@@ -86,6 +86,12 @@ export class ProgressLine {
       rate: m.stepsPerSec.toFixed(2),
       etaText: formatDuration(eta),
     });
+  }
+
+  /** A resized run (loop.ts `resize`) ends at another step. */
+  setTotal(total: number): void {
+    this.#total = total;
+    this.#bar?.setTotal(total);
   }
 
   stop(): void {

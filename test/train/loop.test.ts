@@ -11,7 +11,8 @@ import type { TrainConfig } from "../../src/train/config.ts";
 import { defaultTrainConfig, validateTrainConfig } from "../../src/train/config.ts";
 import { oneHotTargets } from "../../src/train/loss.ts";
 import type { BatchProvider } from "../../src/train/loop.ts";
-import { CHECKPOINT_DIR, METRICS_FILE, train } from "../../src/train/loop.ts";
+import { CHECKPOINT_DIR, METRICS_FILE, resizedConfig, train } from "../../src/train/loop.ts";
+import { learningRate } from "../../src/train/schedule.ts";
 import { loadTrainCheckpoint } from "../../src/train/checkpoint.ts";
 
 const SPEC: TransformerSpec = {
@@ -156,6 +157,60 @@ test("an abort from a timer or signal handler (a macrotask) is seen after the ne
   });
   assert.equal(r.step, 3);
   assert.equal(r.interrupted, true);
+});
+
+test("a resize stretches the schedule, checkpoints the new length, and resumes exactly", async () => {
+  const told: TrainConfig[] = [];
+  const resize = { atStep: 4, steps: () => 14, onResize: (c: TrainConfig) => told.push(c) };
+  const straight = await train({
+    spec: SPEC,
+    config: config(10),
+    provider,
+    outDir: join(dir, "r1"),
+    progress: false,
+    resize,
+  });
+  assert.equal(straight.step, 14);
+  assert.equal(straight.interrupted, false);
+  const resized = resizedConfig(config(10), 14, 4);
+  assert.deepEqual(told, [resized]);
+  assert.equal(resized.schedule.totalSteps, 14);
+  assert.equal(resized.schedule.warmupSteps, 3);
+  // Steps up to the resize ran on the old schedule, the rest on the stretched one.
+  const lrs = readLog(join(dir, "r1")).map((l) => l.lr);
+  lrs.forEach((lr, s) =>
+    assert.equal(lr, learningRate((s < 4 ? config(10) : resized).schedule, s), `step ${s}`),
+  );
+  assert.deepEqual(loadTrainCheckpoint(join(dir, "r1", CHECKPOINT_DIR)).meta.train, resized);
+
+  // Interrupted after the resize: the checkpoint holds the new length, and continuing
+  // with it (no second resize) ends bitwise where the straight run did.
+  const part = await train({
+    spec: SPEC,
+    config: config(10),
+    provider,
+    outDir: join(dir, "r2"),
+    progress: false,
+    resize,
+    stopAfter: 6,
+  });
+  assert.equal(part.step, 6);
+  const meta = loadTrainCheckpoint(join(dir, "r2", CHECKPOINT_DIR)).meta;
+  assert.deepEqual(meta.train, resized);
+  const rest = await train({
+    spec: SPEC,
+    config: meta.train,
+    provider,
+    outDir: join(dir, "r2"),
+    resumeFrom: join(dir, "r2", CHECKPOINT_DIR),
+    progress: false,
+    resize,
+  });
+  assert.equal(rest.step, 14);
+  const wa = flattenWeights(straight.weights);
+  for (const [k, t] of flattenWeights(rest.weights)) assert.deepEqual(t.data, wa.get(k)!.data, k);
+  // A resize never ends a run before the updates already applied.
+  assert.equal(resizedConfig(config(10), 2, 4).steps, 4);
 });
 
 test("training lowers the loss on a learnable task", async () => {

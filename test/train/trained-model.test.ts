@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRng } from "../../src/bn/rng.ts";
@@ -191,6 +191,59 @@ test("a budgeted run is the same run under any budget; a run without a cap must 
     runTraining({ outDir: out, config: config(3), resume: true }),
     /started with another configuration/,
   );
+});
+
+test("a calibrated run fits its length to its pace once; a resume adopts a resize run.json missed", async () => {
+  const out = join(dir, "paced");
+  const readRun = () => JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as RunConfig;
+  const lines: string[] = [];
+  const ac = new AbortController();
+  let calibrated: RunConfig | null = null;
+  const c: RunConfig = { ...config(1), minutes: 0.15, stepsFromMinutes: true };
+  const part = await runTraining({
+    outDir: out,
+    config: c,
+    log: (l) => lines.push(l),
+    signal: ac.signal,
+    onStep: (m) => {
+      calibrated ??= readRun();
+      if (m.step === calibrated.resizeAt! + 1) ac.abort();
+    },
+  });
+  const at = calibrated!.resizeAt!;
+  const { steps, schedule } = calibrated!.train;
+  assert.equal(at, Math.max(schedule.warmupSteps, Math.ceil(steps / 10)));
+  assert.equal(part.step, at + 1);
+  assert.equal(part.model, null);
+  const paced = lines.find((l) => l.startsWith("pace at step"));
+  const m =
+    /^pace at step (\d+): [\d.]+ s\/step; (\d+) steps fill the budget \(calibration gave (\d+)\)$/.exec(
+      paced ?? "",
+    );
+  assert.ok(m, lines.join("\n"));
+  assert.equal(Number(m[1]), at);
+  assert.equal(Number(m[3]), calibrated!.train.steps);
+  const resizedSteps = Number(m[2]);
+  assert.equal(readRun().train.steps, resizedSteps);
+  assert.equal(readRun().train.schedule.totalSteps, resizedSteps);
+  const ckptTrain = () =>
+    (
+      JSON.parse(readFileSync(join(out, "checkpoint", "config.json"), "utf8")) as {
+        config: { train: RunConfig["train"] };
+      }
+    ).config.train;
+  assert.deepEqual(ckptTrain(), readRun().train);
+
+  // As if the process died between the checkpoint and run.json: the resume takes the
+  // checkpoint's length, puts it back in run.json, and finishes (or meets the cap).
+  const record = JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as Record<string, unknown>;
+  writeFileSync(join(out, RUN_FILE), JSON.stringify({ ...record, train: calibrated!.train }));
+  const rest = await runTraining({ outDir: out, config: c, resume: true });
+  assert.equal(readRun().train.steps, resizedSteps);
+  assert.ok(rest.model);
+  assert.equal(rest.model.config.train.steps, resizedSteps);
+  assert.ok(rest.step === resizedSteps || rest.timeCapped, `step ${rest.step}`);
+  assert.ok(!lines.slice(lines.indexOf(paced!) + 1).some((l) => l.startsWith("pace")));
 });
 
 test("structures: a single-structure model refuses others; a construction is not a trained model", () => {

@@ -71,7 +71,7 @@ export const experiment: Command = {
         kind: "number",
         min: 0,
         exclusiveMin: true,
-        help: "training budget of every run (preset cpu: 30 for posterior-mean runs, 10 for prediction runs; steps calibrated to fit)",
+        help: "training budget of every run (preset cpu: 30 for posterior-mean runs, 10 for prediction runs; steps calibrated, then fitted to the run's pace)",
       },
       steps: {
         kind: "int",

@@ -108,7 +108,7 @@ const options: Record<string, OptionDef> = {
     kind: "number",
     min: 0,
     exclusiveMin: true,
-    help: "time budget: steps calibrated to fit it, and a hard cap",
+    help: "time budget: steps calibrated at the start, refitted to the run's pace a tenth in; also a hard cap",
   },
   batch: { kind: "int", min: 1, default: defaultTaskConfig.batchSize, help: "contexts per batch" },
   "query-rows": {
