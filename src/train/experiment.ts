@@ -16,7 +16,7 @@ import { PAPER_GRAPH_NAMES, paperGraph } from "../bn/families.ts";
 import type { TrainConfig } from "./config.ts";
 import { defaultTrainConfig } from "./config.ts";
 import type { RunConfig, RunOutcome } from "./run.ts";
-import { runTraining, withSteps } from "./run.ts";
+import { runTraining, unsizedSteps, withSteps } from "./run.ts";
 import type { StepMetrics } from "./progress.ts";
 import type { TaskConfig } from "./tasks.ts";
 import { defaultTaskConfig, structureToJson } from "./tasks.ts";
@@ -212,7 +212,7 @@ export function runConfig(
       target,
     },
     model: e.model,
-    train: withSteps(base, e.steps ?? 1),
+    train: e.steps === null ? unsizedSteps(base) : withSteps(base, e.steps),
     minutes: minutesFor(e, target),
     stepsFromMinutes: e.steps === null,
   };

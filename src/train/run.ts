@@ -148,6 +148,15 @@ export async function calibrateRun(c: RunConfig): Promise<Calibration> {
   return calibrateSteps(task, specForTask(task.layout, c.model), trainCfg, c.minutes);
 }
 
+/**
+ * `c` before calibration gives it a length: as short as its warmup allows, warmup intact
+ * (withSteps(c, 1) would clip the warmup to 0 for good; calibrated runs lost it that way).
+ */
+export function unsizedSteps(c: TrainConfig): TrainConfig {
+  const n = Math.max(1, c.schedule.warmupSteps);
+  return { ...c, steps: n, schedule: { ...c.schedule, totalSteps: n } };
+}
+
 /** `c` with `steps` updates: the schedule ends there, warmup at most a tenth of it. */
 export function withSteps(c: TrainConfig, steps: number): TrainConfig {
   const warmupSteps = Math.min(c.schedule.warmupSteps, Math.floor(steps / 10));

@@ -10,7 +10,8 @@ import { BnformerError } from "../../src/errors.ts";
 import type { Command } from "../../src/cli/command.ts";
 import { formatHelp, parseCommandArgs } from "../../src/cli/args.ts";
 import { captureIo } from "../../src/cli/io.ts";
-import { train } from "../../src/cli/commands/train.ts";
+import { runConfigFromArgs, train } from "../../src/cli/commands/train.ts";
+import { withSteps } from "../../src/train/run.ts";
 import { evaluate } from "../../src/cli/commands/eval.ts";
 import { experiment, experimentFromArgs } from "../../src/cli/commands/experiment.ts";
 import { minutesFor, runConfig } from "../../src/train/experiment.ts";
@@ -222,6 +223,24 @@ test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps un
   const both = exp("--steps", "40", "--minutes", "12");
   const cfg = runConfig(both, "tree7", "posterior-mean", 1);
   assert.deepEqual([cfg.train.steps, cfg.minutes, cfg.stepsFromMinutes], [40, 12, false]);
+});
+
+test("train --minutes keeps --warmup until calibration sizes the run", () => {
+  const cfg = runConfigFromArgs(
+    parseCommandArgs(train.def, [
+      "--graph",
+      "chain7",
+      "--minutes",
+      "5",
+      "--warmup",
+      "40",
+      "--out",
+      "x",
+    ]),
+  );
+  assert.equal(cfg.stepsFromMinutes, true);
+  assert.equal(cfg.train.schedule.warmupSteps, 40);
+  assert.equal(withSteps(cfg.train, 3000).schedule.warmupSteps, 40);
 });
 
 test("experiment --train-only trains the planned runs and writes no report", async () => {

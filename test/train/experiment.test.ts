@@ -11,6 +11,7 @@ import {
   validateExperiment,
 } from "../../src/train/experiment.ts";
 import { buildTask } from "../../src/train/tasks.ts";
+import { withSteps } from "../../src/train/run.ts";
 
 test("the cpu preset is the issue's suite: 3 graphs x 3 seeds x 2 targets, at most 30 minutes a run", () => {
   const runs = planRuns(PRESETS.cpu, "out");
@@ -35,6 +36,12 @@ test("each run has its own directory, seed, target and loss; the budget decides 
   assert.equal(a!.config.task.target, "posterior-mean");
   assert.equal(b!.config.task.target, "prediction");
   assert.equal(a!.config.stepsFromMinutes, true);
+  // The warmup survives until calibration gives the run its length (it was clipped to 0).
+  const warmup = PRESETS.cpu.optimiser.warmupSteps;
+  assert.equal(warmup, 100);
+  assert.equal(a!.config.train.schedule.warmupSteps, warmup);
+  assert.equal(withSteps(a!.config.train, 6000).schedule.warmupSteps, warmup);
+  assert.equal(withSteps(a!.config.train, 500).schedule.warmupSteps, 50);
   const mle = runConfig({ ...PRESETS.smoke, targets: ["mle"] }, "tree7", "mle", 4);
   assert.equal(mle.train.loss, "l1");
   assert.equal(mle.train.seed, 4);

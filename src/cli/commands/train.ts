@@ -25,7 +25,7 @@ import type { ModelSize } from "../../train/trained-model.ts";
 import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
 import type { RunConfig } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
-import { runTraining, withSteps } from "../../train/run.ts";
+import { runTraining, unsizedSteps, withSteps } from "../../train/run.ts";
 import { PRESETS } from "../../train/experiment.ts";
 
 const OPT = PRESETS.cpu.optimiser;
@@ -241,7 +241,7 @@ export function runConfigFromArgs(args: Parsed): RunConfig {
     format: "bnformer-train-run/1",
     task,
     model: modelSizeFromArgs(args),
-    train: withSteps(base, steps ?? 1),
+    train: steps === null ? unsizedSteps(base) : withSteps(base, steps),
     minutes,
     stepsFromMinutes: steps === null,
   };
