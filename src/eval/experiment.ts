@@ -150,7 +150,7 @@ export function trainingSection(
   const rows = runs.map((r, i) => {
     const m = outcomes[i]!.model!.config;
     const capped = m.step < m.train.steps ? ` (time cap; ${m.train.steps} planned)` : "";
-    return `| ${r.graph} | ${r.target} | ${m.train.loss} | ${r.seed} | ${m.step}${capped} | ${(m.trainSeconds / 60).toFixed(1)} |`;
+    return `| ${r.graph} | ${r.target} | ${m.train.loss} | ${r.seed} | ${m.train.schedule.warmupSteps} | ${m.step}${capped} | ${(m.trainSeconds / 60).toFixed(1)} |`;
   });
   const m0 = outcomes[0]?.model?.config;
   const size = m0
@@ -161,8 +161,8 @@ export function trainingSection(
     "",
     size,
     "",
-    "| graph | target | loss | seed | steps | minutes |",
-    "| --- | --- | --- | ---: | ---: | ---: |",
+    "| graph | target | loss | seed | warmup steps | steps | minutes |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
   ];
