@@ -70,7 +70,7 @@ export interface TrainOptions {
   progress?: boolean;
   /** Called after every step. */
   onStep?: (m: StepMetrics) => void;
-  /** Once, right after update `atStep`, sets the run's length (see `resizeRun`). */
+  /** Once, right after update `atStep`, sets the run's length (see `RunResize`). */
   resize?: RunResize;
 }
 

@@ -24,8 +24,8 @@ import { readText, writeFileAtomic } from "../files.ts";
 import type { TrainConfig } from "./config.ts";
 import { validateTrainConfig } from "./config.ts";
 import type { RunResize } from "./loop.ts";
-import { CHECKPOINT_DIR, train } from "./loop.ts";
-import { CONFIG_FILE } from "../model/checkpoint.ts";
+import { CHECKPOINT_DIR, resizedConfig, train } from "./loop.ts";
+import { loadTrainCheckpoint } from "./checkpoint.ts";
 import type { StepMetrics } from "./progress.ts";
 import type { Calibration } from "./budget.ts";
 import { SAFETY, calibrateSteps } from "./budget.ts";
@@ -153,8 +153,7 @@ export async function calibrateRun(c: RunConfig): Promise<Calibration> {
  * (withSteps(c, 1) would clip the warmup to 0 for good; calibrated runs lost it that way).
  */
 export function unsizedSteps(c: TrainConfig): TrainConfig {
-  const n = Math.max(1, c.schedule.warmupSteps);
-  return { ...c, steps: n, schedule: { ...c.schedule, totalSteps: n } };
+  return resizedConfig(c, 1, 0);
 }
 
 /** `c` with `steps` updates: the schedule ends there, warmup at most a tenth of it. */
@@ -281,15 +280,12 @@ function paceFit(
  * a resize that run.json missed, and wins.
  */
 function adoptResize(dir: string, stored: RunConfig, ckpt: string): RunConfig {
-  const meta = (
-    JSON.parse(readText(join(ckpt, CONFIG_FILE))) as { config?: { train?: TrainConfig } }
-  ).config;
-  const train = meta?.train;
-  if (!train || stored.resizeAt === undefined) return stored;
+  if (stored.resizeAt === undefined) return stored;
+  const { train } = loadTrainCheckpoint(ckpt).meta;
   const lengthless = (c: TrainConfig) =>
     JSON.stringify({ ...c, steps: 0, schedule: { ...c.schedule, totalSteps: 0 } });
-  if (JSON.stringify(train) === JSON.stringify(stored.train)) return stored;
-  if (lengthless(train) !== lengthless(stored.train)) return stored;
+  if (train.steps === stored.train.steps || lengthless(train) !== lengthless(stored.train))
+    return stored;
   const config = { ...stored, train };
   writeRunConfig(dir, config);
   return config;

@@ -228,16 +228,7 @@ test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps un
 
 test("train --minutes keeps --warmup until calibration sizes the run", () => {
   const cfg = runConfigFromArgs(
-    parseCommandArgs(train.def, [
-      "--graph",
-      "chain7",
-      "--minutes",
-      "5",
-      "--warmup",
-      "40",
-      "--out",
-      "x",
-    ]),
+    parseCommandArgs(train.def, "--graph chain7 --minutes 5 --warmup 40 --out x".split(" ")),
   );
   assert.equal(cfg.stepsFromMinutes, true);
   assert.equal(cfg.train.schedule.warmupSteps, 40);
