@@ -52,7 +52,7 @@ const WORKLOADS: Workload[] = [
   },
   {
     name: "sachs (3 states, Dirichlet(1))",
-    structure: sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8")),
+    structure: sachsGraph(readFileSync("data/sachs/GroundTruth.csv", "utf8")),
     prior: { kind: "dirichlet", alpha: 1 },
   },
 ];

@@ -5,7 +5,7 @@ import { loadNetwork, createRng, sampleRows, variableIndex } from "../src/bn/ind
 import { estimateConditional, generateRows } from "../src/estimate/index.ts";
 import { constructionEngine } from "../src/model/index.ts";
 
-const net = loadNetwork("data/asia.bif");
+const net = loadNetwork("data/bif/asia.bif");
 const context = sampleRows(createRng(1), net, 500);
 
 // P(dysp | bronc = yes, either = no): a query row holds state indices; the cells of the

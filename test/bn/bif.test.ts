@@ -5,14 +5,14 @@ import { BnformerError } from "../../src/errors.ts";
 import { parseBif, parseBifPartial, parseBifStructure, writeBif } from "../../src/bn/bif.ts";
 import { edgeCount, freeParameterCount } from "../../src/bn/network.ts";
 
-const BIF_DIR = "../shared/data/bif";
-const QUIRKS_DIR = "../shared/data/bif-quirks";
+const BIF_DIR = "data/bif";
+const QUIRKS_DIR = "data/bif-quirks";
 const read = (path: string) => readFileSync(path, "utf8");
 
-/** The bnlearn table of ../shared/data/SOURCES.md: file -> [nodes, edges, max in-degree, max states, free params]. */
+/** The bnlearn table of data/SOURCES.md: file -> [nodes, edges, max in-degree, max states, free params]. */
 function sourcesTable(): Map<string, number[]> {
   const rows = new Map<string, number[]>();
-  for (const line of read("../shared/data/SOURCES.md").split("\n")) {
+  for (const line of read("data/SOURCES.md").split("\n")) {
     const m = /^\| (\S+\.bif) \|/.exec(line);
     if (!m) continue;
     const cells = line.split("|").map((c) => c.trim());

@@ -212,10 +212,10 @@ test("writeCsv writes names, quotes when needed, and leaves MISSING empty", () =
   assert.throws(() => writeCsv(S, { vars: 2, rows: 0, data: new Uint8Array(0) }), /2 columns/);
 });
 
-const SACHS_DATA = "../shared/data/sachs/sachs.interventional.txt";
+const SACHS_DATA = "data/sachs/sachs.interventional.txt";
 
 test("the Sachs interventional file reads as 5400 rows of LOW/AVG/HIGH, INT ignored", () => {
-  const g = sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8"));
+  const g = sachsGraph(readFileSync("data/sachs/GroundTruth.csv", "utf8"));
   const d = loadCsv(SACHS_DATA, g, { cellCoding: "one-based", ignoreColumns: ["INT"] });
   assert.equal(d.rows, 5400);
   assert.equal(d.vars, 11);

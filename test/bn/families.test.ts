@@ -126,7 +126,7 @@ test("randomDag rejects bad arguments", () => {
   );
 });
 
-const GROUND_TRUTH = "../shared/data/sachs/GroundTruth.csv";
+const GROUND_TRUTH = "data/sachs/GroundTruth.csv";
 
 test("sachsGraph reads GroundTruth.csv: 17 edges, topological order, parents by name", () => {
   const g = sachsGraph(readFileSync(GROUND_TRUTH, "utf8"), { file: GROUND_TRUTH });

@@ -11,7 +11,7 @@ import { parseBif, writeBif } from "../../src/bn/bif.ts";
 import { parseNetworkJson, writeNetworkJson } from "../../src/bn/network-json.ts";
 import { loadNetwork, loadStructure, saveNetwork } from "../../src/bn/network-file.ts";
 
-const ASIA = "../shared/data/bif/asia.bif";
+const ASIA = "data/bif/asia.bif";
 
 function withTempDir(body: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "bnformer-network-file-"));
@@ -82,7 +82,7 @@ probability ( C | B, A ) { }
     assert.deepEqual(loadStructure(bif), { name: "unknown", ...expected });
     assert.deepEqual(loadStructure(json), { name: "unknown", ...expected });
     assert.throws(() => loadNetwork(bif), /s\.bif:4:40: expected a number, found "x"/);
-    const roots = loadStructure("../shared/data/bif-quirks/cancer-rows-ordered.bif");
+    const roots = loadStructure("data/bif-quirks/cancer-rows-ordered.bif");
     assert.deepEqual(roots.parents, [[], [], [0, 1]]);
   });
 });

@@ -39,8 +39,8 @@ probability ( wet | sprinkler, rain ) {
 });
 
 test("write then read returns the identical network for every shared BIF file", () => {
-  for (const f of readdirSync("../shared/data/bif")) {
-    const net = parseBif(read(`../shared/data/bif/${f}`));
+  for (const f of readdirSync("data/bif")) {
+    const net = parseBif(read(`data/bif/${f}`));
     const text = writeNetworkJson(net);
     const back = parseNetworkJson(text, { file: f });
     assert.deepEqual(back, net, f);

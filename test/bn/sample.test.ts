@@ -166,7 +166,7 @@ test("small calls (interpreted loop) give the first rows of large calls (compile
 
 // KERNEL_MIN_CELLS in sample.ts is 20,000: calls below it are interpreted, above it compiled.
 test("a compiled call gives the rows of consecutive interpreted calls", () => {
-  const hailfinder = loadNetwork("../shared/data/bif/hailfinder.bif");
+  const hailfinder = loadNetwork("data/bif/hailfinder.bif");
   // Past one kernel chunk (4096 rows), and not a multiple of the rows per loop step (4 or 2).
   const cases: [Network, number, number][] = [
     [ASIA, 4096 * 2 + 7, 100],
@@ -236,7 +236,7 @@ test("the same seed gives the same rows; another seed other rows", () => {
   });
 });
 
-const SACHS = sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8"));
+const SACHS = sachsGraph(readFileSync("data/sachs/GroundTruth.csv", "utf8"));
 const U01_09: CptPrior = { kind: "uniform", low: 0.1, high: 0.9 };
 const BATCH_CASES: [string, Structure, CptPrior][] = [
   ["general5, U(0.1, 0.9)", paperGraph("general5"), U01_09],
@@ -306,7 +306,7 @@ test("bad CPT sizes and counts are rejected with the variable named", () => {
 // sampleRows the rng's next uint32 afterwards (so the number of draws is pinned too).
 // Provenance: printed by the implementation of commit 4967bc0 (uniforms from rng.next(),
 // float thresholds), before the sampler was rewritten for speed; the stream must not change.
-// The networks are bnlearn's (../shared/data/bif): deterministic rows (asia), up to 11 states
+// The networks are bnlearn's (data/bif): deterministic rows (asia), up to 11 states
 // (hailfinder: the looped threshold count), rows summing to 1 +- 1e-7; small row counts take
 // the interpreted path, large ones the compiled kernel.
 const GOLDEN_ROWS: [string, number, string, number][] = [
@@ -321,7 +321,7 @@ const digest = (d: Uint8Array) => createHash("sha256").update(d).digest("hex").s
 
 test("sampleRows gives the pinned rows and consumes the pinned draws (golden digests)", () => {
   for (const [name, n, hash, next] of GOLDEN_ROWS) {
-    const net = loadNetwork(`../shared/data/bif/${name}.bif`);
+    const net = loadNetwork(`data/bif/${name}.bif`);
     const rng = createRng(n + name.length);
     assert.equal(digest(sampleRows(rng, net, n).data), hash, `${name} x ${n}`);
     assert.equal(rng.nextUint32(), next, `${name} x ${n}: draws consumed`);

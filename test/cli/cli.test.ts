@@ -23,7 +23,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 const tmp = () => mkdtempSync(join(tmpdir(), "bnformer-cli-"));
 
-// Counts from ../shared/data/SOURCES.md: nodes, edges, max in-degree, max states, free parameters.
+// Counts from data/SOURCES.md: nodes, edges, max in-degree, max states, free parameters.
 const SOURCES_COUNTS: Record<string, [number, number, number, number, number]> = {
   asia: [8, 8, 2, 2, 18],
   cancer: [5, 4, 2, 2, 10],
@@ -39,7 +39,7 @@ const SOURCES_COUNTS: Record<string, [number, number, number, number, number]> =
 
 test("info reports the counts of SOURCES.md for every shared network", async () => {
   for (const [name, expected] of Object.entries(SOURCES_COUNTS)) {
-    const r = await run(["info", `../shared/data/bif/${name}.bif`, "--json"]);
+    const r = await run(["info", `data/bif/${name}.bif`, "--json"]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.deepEqual(
@@ -51,7 +51,7 @@ test("info reports the counts of SOURCES.md for every shared network", async () 
 });
 
 test("info's table names each variable with its parents", async () => {
-  const r = await run(["info", "data/asia.bif"]);
+  const r = await run(["info", "data/bif/asia.bif"]);
   assert.equal(r.code, 0);
   assert.match(r.out, /8 nodes, 8 edges, max in-degree 2, max states 2, 18 free parameters/);
   assert.match(r.out, /either\s+yes, no\s+lung, tub\s+2\s+4/);
@@ -100,7 +100,7 @@ test("data errors name the row and column: undeclared state, missing column, emp
   const bad = join(d, "bad.csv");
   const out = join(d, "fit.json");
   const fit = (data: string) =>
-    run(["fit", "--structure", "data/asia.bif", "--data", data, "--out", out]);
+    run(["fit", "--structure", "data/bif/asia.bif", "--data", data, "--out", out]);
   const header = "asia,tub,smoke,lung,bronc,either,xray,dysp";
   writeFileSync(bad, `${header}\nno,no,no,no,no,no,no,no\nno,no,maybe,no,no,no,no,no\n`);
   let r = await fit(bad);
@@ -121,16 +121,16 @@ test("an output path equal to an input is refused and the input is untouched", a
   const d = tmp();
   const data = join(d, "rows.csv");
   assert.equal(
-    (await run(["sample", "--network", "data/asia.bif", "--n", "50", "--seed", "2", "--out", data]))
+    (await run(["sample", "--network", "data/bif/asia.bif", "--n", "50", "--seed", "2", "--out", data]))
       .code,
     0,
   );
   const before = readFileSync(data, "utf8");
-  const r = await run(["fit", "--structure", "data/asia.bif", "--data", data, "--out", data]);
+  const r = await run(["fit", "--structure", "data/bif/asia.bif", "--data", data, "--out", data]);
   assert.equal(r.code, 1);
   assert.match(r.err, /refusing to write over an input file/);
   assert.equal(readFileSync(data, "utf8"), before);
-  const c = await run(["convert", "data/asia.bif", "data/asia.bif"]);
+  const c = await run(["convert", "data/bif/asia.bif", "data/bif/asia.bif"]);
   assert.equal(c.code, 1);
 });
 
@@ -143,7 +143,7 @@ test("a failed write leaves the old output in place and no temporary file", asyn
   const r = await run([
     "fit",
     "--structure",
-    "data/asia.bif",
+    "data/bif/asia.bif",
     "--data",
     bad,
     "--out",
@@ -157,10 +157,10 @@ test("a failed write leaves the old output in place and no temporary file", asyn
 });
 
 test("bad flags exit 2 with the flag named", async () => {
-  let r = await run(["sample", "--network", "data/asia.bif", "--n", "0"]);
+  let r = await run(["sample", "--network", "data/bif/asia.bif", "--n", "0"]);
   assert.equal(r.code, 2);
   assert.match(r.err, /--n must be >= 1; got 0/);
-  r = await run(["sample", "--network", "data/asia.bif", "--n", "3", "--colour", "red"]);
+  r = await run(["sample", "--network", "data/bif/asia.bif", "--n", "3", "--colour", "red"]);
   assert.equal(r.code, 2);
   assert.match(r.err, /Unknown option '--colour'/);
   r = await run(["fit", "--data", "x.csv", "--out", "y.bif"]);
@@ -172,14 +172,14 @@ test("bad flags exit 2 with the flag named", async () => {
 
 test("sample is deterministic per seed and convert round-trips through JSON", async () => {
   const d = tmp();
-  const a = await run(["sample", "--network", "data/asia.bif", "--n", "20", "--seed", "9"]);
-  const b = await run(["sample", "--network", "data/asia.bif", "--n", "20", "--seed", "9"]);
-  const c = await run(["sample", "--network", "data/asia.bif", "--n", "20", "--seed", "10"]);
+  const a = await run(["sample", "--network", "data/bif/asia.bif", "--n", "20", "--seed", "9"]);
+  const b = await run(["sample", "--network", "data/bif/asia.bif", "--n", "20", "--seed", "9"]);
+  const c = await run(["sample", "--network", "data/bif/asia.bif", "--n", "20", "--seed", "10"]);
   assert.equal(a.out, b.out);
   assert.notEqual(a.out, c.out);
-  assert.equal((await run(["convert", "data/asia.bif", join(d, "asia.json")])).code, 0);
+  assert.equal((await run(["convert", "data/bif/asia.bif", join(d, "asia.json")])).code, 0);
   assert.equal((await run(["convert", join(d, "asia.json"), join(d, "asia.bif")])).code, 0);
-  const info1 = (await run(["info", "data/asia.bif", "--json"])).out;
+  const info1 = (await run(["info", "data/bif/asia.bif", "--json"])).out;
   const info2 = (await run(["info", join(d, "asia.bif"), "--json"])).out;
   assert.deepEqual({ ...JSON.parse(info1), file: "" }, { ...JSON.parse(info2), file: "" });
 });
@@ -187,11 +187,11 @@ test("sample is deterministic per seed and convert round-trips through JSON", as
 test("predict --format json prints the documented shape and the construction agrees with MLE", async () => {
   const d = tmp();
   const ctx = join(d, "ctx.csv");
-  await run(["sample", "--network", "data/asia.bif", "--n", "300", "--seed", "4", "--out", ctx]);
+  await run(["sample", "--network", "data/bif/asia.bif", "--n", "300", "--seed", "4", "--out", ctx]);
   const base = [
     "predict",
     "--structure",
-    "data/asia.bif",
+    "data/bif/asia.bif",
     "--context",
     ctx,
     "--target",
@@ -213,7 +213,7 @@ test("predict --format json prints the documented shape and the construction agr
 });
 
 test("npx bnformer runs the CLI through the package bin", () => {
-  const r = spawnSync("npx", ["--no-install", "bnformer", "info", "data/asia.bif"], {
+  const r = spawnSync("npx", ["--no-install", "bnformer", "info", "data/bif/asia.bif"], {
     encoding: "utf8",
   });
   assert.equal(r.status, 0, r.stderr);

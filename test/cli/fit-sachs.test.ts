@@ -10,8 +10,8 @@ import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { loadNetwork } from "../../src/bn/network-file.ts";
 
-const SACHS_BIF = "../shared/data/bif/sachs.bif";
-const SACHS_DATA = "../shared/data/sachs/sachs.interventional.txt";
+const SACHS_BIF = "data/bif/sachs.bif";
+const SACHS_DATA = "data/sachs/sachs.interventional.txt";
 
 /** Half a unit in the 7th significant digit of x: the rounding of every number in sachs.bif. */
 function roundingOf(x: number): number {

@@ -28,7 +28,7 @@ import { forwardQueries, prepareContext } from "../../src/model/reference.ts";
 const CONTEXT_SIZES = [1, 5, 50, 500, 2000];
 const EPSILONS = [1e-3, 1e-6];
 const MIN_QUERIES = 1000;
-const BIF_DIR = new URL("../../../shared/data/bif/", import.meta.url);
+const BIF_DIR = new URL("../../data/bif/", import.meta.url);
 
 const networks: [string, () => Network][] = [
   ...(["chain7", "tree7", "general5", "general7"] as const).map((name): [string, () => Network] => [

@@ -146,7 +146,7 @@ test("a random-DAG task draws a new DAG per context over one shared layout", () 
 });
 
 test("a categorical task (Sachs, Dirichlet) has 3 outputs and Dirichlet posterior-mean targets", () => {
-  const sachs = sachsGraph(readFileSync("../shared/data/sachs/GroundTruth.csv", "utf8"));
+  const sachs = sachsGraph(readFileSync("data/sachs/GroundTruth.csv", "utf8"));
   const t = buildTask(
     task({ kind: "categorical", prior: { kind: "dirichlet", alpha: 1 } }, [sachs]),
   );

@@ -35,7 +35,7 @@ export const construct: Command = {
       out: { kind: "string", required: true, placeholder: "DIR", help: "checkpoint directory" },
     },
     examples: [
-      "bnformer construct --structure data/asia.bif --eps 1e-6 --max-context 2000 --out runs/asia-construction",
+      "bnformer construct --structure data/bif/asia.bif --eps 1e-6 --max-context 2000 --out runs/asia-construction",
     ],
   },
   run(args, io) {

@@ -10,7 +10,7 @@ export const convert: Command = {
     usage: "bnformer convert IN.bif|IN.json OUT.json|OUT.bif",
     positionals: ["IN", "OUT"],
     options: { ...renormalizeOption },
-    examples: ["bnformer convert ../shared/data/bif/asia.bif asia.json"],
+    examples: ["bnformer convert data/bif/asia.bif asia.json"],
   },
   run(args, io) {
     const [input, output] = args.positionals as [string, string];

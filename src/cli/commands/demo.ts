@@ -30,7 +30,7 @@ import {
 
 const DEFAULT_NETWORK = relative(
   process.cwd(),
-  fileURLToPath(new URL("../../../data/asia.bif", import.meta.url)),
+  fileURLToPath(new URL("../../../data/bif/asia.bif", import.meta.url)),
 );
 const QUERY_ROWS = 2000;
 

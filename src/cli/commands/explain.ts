@@ -52,7 +52,7 @@ export const explain: Command = {
       ...dataOptions,
     },
     examples: [
-      'bnformer explain --structure data/asia.bif --context asia-500.csv --target dysp --given "bronc=yes,either=no" --svg dysp.svg',
+      'bnformer explain --structure data/bif/asia.bif --context asia-500.csv --target dysp --given "bronc=yes,either=no" --svg dysp.svg',
     ],
   },
   run(args, io) {

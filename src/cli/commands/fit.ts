@@ -36,7 +36,7 @@ export const fit: Command = {
       ...dataOptions,
     },
     examples: [
-      "bnformer fit --structure ../shared/data/bif/sachs.bif --data ../shared/data/sachs/sachs.interventional.txt \\\n" +
+      "bnformer fit --structure data/bif/sachs.bif --data data/sachs/sachs.interventional.txt \\\n" +
         "    --cell-coding one-based --ignore-columns INT --estimator bdeu --ess 1 --out sachs-refit.bif",
     ],
   },

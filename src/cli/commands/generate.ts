@@ -31,7 +31,7 @@ export const generate: Command = {
       ...dataOptions,
     },
     examples: [
-      "bnformer generate --structure data/asia.bif --context asia-500.csv --n 10 --seed 3 --engine construction",
+      "bnformer generate --structure data/bif/asia.bif --context asia-500.csv --n 10 --seed 3 --engine construction",
     ],
   },
   run(args, io) {

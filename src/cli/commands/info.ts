@@ -15,7 +15,7 @@ export const info: Command = {
       json: { kind: "boolean", help: "print JSON instead of a table" },
       ...renormalizeOption,
     },
-    examples: ["bnformer info ../shared/data/bif/asia.bif"],
+    examples: ["bnformer info data/bif/asia.bif"],
   },
   run(args, io) {
     const path = args.positionals[0]!;

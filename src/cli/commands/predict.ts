@@ -27,7 +27,7 @@ export const predict: Command = {
       ...dataOptions,
     },
     examples: [
-      'bnformer predict --structure data/asia.bif --context asia-500.csv --target either --given "lung=yes,tub=no" --engine construction --format json',
+      'bnformer predict --structure data/bif/asia.bif --context asia-500.csv --target either --given "lung=yes,tub=no" --engine construction --format json',
     ],
   },
   run(args, io) {

@@ -29,7 +29,7 @@ export const sample: Command = {
       ...renormalizeOption,
     },
     examples: [
-      "bnformer sample --network ../shared/data/bif/asia.bif --n 500 --seed 1 --out asia-500.csv",
+      "bnformer sample --network data/bif/asia.bif --n 500 --seed 1 --out asia-500.csv",
     ],
   },
   run(args, io) {

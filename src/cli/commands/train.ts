@@ -160,7 +160,7 @@ export const train: Command = {
     options,
     examples: [
       "bnformer train --graph chain7 --target posterior-mean --minutes 25 --out runs/chain7-pm",
-      "bnformer train --task categorical --edges ../shared/data/sachs/GroundTruth.csv --steps 3000 --out runs/sachs",
+      "bnformer train --task categorical --edges data/sachs/GroundTruth.csv --steps 3000 --out runs/sachs",
       "bnformer train --out runs/chain7-pm --resume",
     ],
   },
