@@ -6,7 +6,7 @@
  * Objects reject unknown keys by name and keep the order of their keys as read. Declaring
  * a schema as `Schema<SomeInterface>` makes the compiler check it against the interface.
  */
-import { BnformerError } from "./errors.ts";
+import { BnformerError, formatLocation } from "./errors.ts";
 
 /** Where a value was found: the file, and the keys (array indices as digits) inside it. */
 export interface Place {
@@ -214,6 +214,12 @@ export function checked<T>(at: Place, check: () => T): T {
     return check();
   } catch (e) {
     if (!(e instanceof BnformerError) || e.code === "parse") throw e;
-    throw schemaError(at, e.message, e);
+    // The check's own location (e.g. "schedule > minLr") stays; a file it named is replaced.
+    const { file: _file, ...inner } = e.location;
+    throw schemaError(
+      at,
+      formatLocation(inner) + e.message.slice(formatLocation(e.location).length),
+      e,
+    );
   }
 }

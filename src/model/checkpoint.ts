@@ -6,12 +6,15 @@
  *                       JSON the producer keeps (structure, construction parameters, training
  *                       config, step, RNG state) and the SHA-256 of model.safetensors
  * Each file is written atomically, weights first; the loader checks the digest, so a
- * directory caught between the two writes is reported, never silently mixed. Loading
- * validates the spec and every weight name and shape against `paramShapes`.
+ * directory caught between the two writes is reported, never silently mixed.
+ * `readCheckpointDir` reads each file once, checks config.json against its schema
+ * (src/schema.ts) and every weight name and shape against `paramShapes`; errors name the
+ * file and the field or tensor. "config" is checked by the loader of its kind: a
+ * construction here, trained models and training checkpoints in src/train/saved-model.ts.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { BnformerError } from "../errors.ts";
+import { BnformerError, formatLocation } from "../errors.ts";
 import { readBytes, writeFileAtomic } from "../files.ts";
 import {
   array,
@@ -149,10 +152,26 @@ export function readCheckpointDir(dir: string, read: FileReader = readBytes): Ch
     if (name.startsWith(EXTRA_PREFIX)) extra.set(name.slice(EXTRA_PREFIX.length), t);
     else weightTensors.set(name, t);
   }
-  const weights = checked({ file: weightsFile, path: [] }, () =>
-    unflattenWeights(c.spec, weightTensors),
-  );
+  const weights = weightsFromTensors(c.spec, weightTensors, weightsFile);
   return { dir, configFile, weightsFile, spec: c.spec, weights, config: c.config, extra };
+}
+
+/**
+ * `unflattenWeights` for tensors read from `file`: a missing, extra or misshapen tensor is
+ * a "parse" error naming the file and the tensor.
+ */
+export function weightsFromTensors(
+  spec: TransformerSpec,
+  tensors: Map<string, Tensor>,
+  file: string,
+): TransformerWeights {
+  try {
+    return unflattenWeights(spec, tensors);
+  } catch (e) {
+    if (!(e instanceof BnformerError)) throw e;
+    const message = e.message.slice(formatLocation(e.location).length);
+    throw new BnformerError("parse", message, { file }, { cause: e });
+  }
 }
 
 /** Loads a checkpoint directory, validating format, digest, spec and every weight's shape. */

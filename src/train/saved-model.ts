@@ -37,7 +37,7 @@ import {
 } from "../schema.ts";
 import type { Structure } from "../bn/network.ts";
 import type { Tensor, TransformerWeights } from "../model/spec.ts";
-import { paramShapes, unflattenWeights } from "../model/spec.ts";
+import { paramShapes } from "../model/spec.ts";
 import type { CheckpointFiles, FileReader } from "../model/checkpoint.ts";
 import {
   CONFIG_FILE,
@@ -46,6 +46,7 @@ import {
   readCheckpointDir,
   readJsonFile,
   structureSchema,
+  weightsFromTensors,
 } from "../model/checkpoint.ts";
 import type { Construction } from "../model/construction.ts";
 import type { TransformerModel } from "../model/engine.ts";
@@ -70,10 +71,12 @@ export const RUN_FILE = "run.json";
 
 // ---- The schemas: one per saved JSON object ----
 
+const probability = number({ min: 0, max: 1 });
+const concentration = number({ min: 0, exclusiveMin: true });
 const priorSchema = variant("kind", {
-  uniform: object({ kind: literal("uniform"), low: number(), high: number() }),
-  beta: object({ kind: literal("beta"), alpha: number() }),
-  dirichlet: object({ kind: literal("dirichlet"), alpha: number() }),
+  uniform: object({ kind: literal("uniform"), low: probability, high: probability }),
+  beta: object({ kind: literal("beta"), alpha: concentration }),
+  dirichlet: object({ kind: literal("dirichlet"), alpha: concentration }),
 });
 
 const taskConfigSchema: Schema<TaskConfig> = object({
@@ -258,7 +261,7 @@ export function trainCheckpointFrom(f: CheckpointFiles): LoadedTrainCheckpoint {
         );
       flat.set(name, t);
     }
-    return checked({ file: f.weightsFile, path: [] }, () => unflattenWeights(f.spec, flat));
+    return weightsFromTensors(f.spec, flat, f.weightsFile);
   };
   const m = moment("m");
   const v = moment("v");
