@@ -19,8 +19,8 @@ import {
   transformerEngine,
   constructionModel,
 } from "../model/engine.ts";
-import { loadConstruction } from "../model/checkpoint.ts";
-import { isTrainedModelDir, trainedEngine } from "../train/trained-model.ts";
+import { trainedEngine } from "../train/trained-model.ts";
+import { loadSavedModel, trainedModelOf } from "../train/saved-model.ts";
 
 export const DEFAULT_EPS = 1e-6;
 
@@ -91,9 +91,10 @@ function modelEngine(dir: string): Engine {
       "config",
       `--engine model:DIR needs a directory, e.g. model:runs/chain7`,
     );
-  if (isTrainedModelDir(dir)) return trainedEngine(dir);
-  const c = loadConstruction(dir);
-  return transformerEngine(constructionModel(c), `model:${dir}`);
+  const saved = loadSavedModel(dir);
+  if (saved.kind === "construction")
+    return transformerEngine(constructionModel(saved.construction), `model:${dir}`);
+  return trainedEngine(trainedModelOf(saved), `model:${dir}`);
 }
 
 /** Which variables the engine conditions on for `target` (they must be given in a query). */

@@ -22,6 +22,8 @@
  * sees every context row and itself, and padding affects nothing.
  */
 import { BnformerError } from "../errors.ts";
+import type { Schema } from "../schema.ts";
+import { array, boolean, integer, literal, object } from "../schema.ts";
 import type { Rng } from "../bn/rng.ts";
 import { sampleNormal } from "../bn/rng.ts";
 
@@ -128,6 +130,24 @@ export function paramShapes(spec: TransformerSpec): Map<string, number[]> {
   return m;
 }
 
+/** A spec as read from a file (checkpoint config.json "spec"). */
+export const specSchema: Schema<TransformerSpec> = object({
+  format: literal("bnformer-transformer/1"),
+  inputDim: integer({ min: 1 }),
+  dModel: integer({ min: 1 }),
+  layers: array(
+    object({
+      heads: integer({ min: 1 }),
+      headDim: integer({ min: 1 }),
+      mlpHidden: integer({ min: 0 }),
+    }),
+  ),
+  activation: literal("relu", "gelu"),
+  layerNorm: boolean,
+  outputDim: integer({ min: 1 }),
+  output: literal("probabilities", "logits"),
+});
+
 /** Throws unless the spec's numbers are positive integers and its enums known. */
 export function validateSpec(spec: TransformerSpec): void {
   const bad = (what: string) => new BnformerError("spec", what, { path: ["spec"] });
@@ -227,6 +247,7 @@ export function unflattenWeights(
     }
     node[parts[parts.length - 1]!] = t;
   }
+  // Not loaded JSON: a tree built above from names and shapes just checked against paramShapes.
   return root as unknown as TransformerWeights;
 }
 

@@ -6,16 +6,14 @@
  *   extra.adamw.v.<name>    AdamW second moments, float32
  *   config.json "config"    { kind: "training", train: TrainConfig, step, rng: { seed, state } }
  * `step` counts the updates already applied; `rng` is the data stream's state after the
- * batch of the last applied update was drawn.
+ * batch of the last applied update was drawn. Loading (`loadTrainCheckpoint`) and the
+ * schema of the meta live with the other saved files in saved-model.ts.
  */
 import type { Array as JArray } from "@jax-js/jax";
-import { BnformerError } from "../errors.ts";
 import type { Tensor, TransformerSpec, TransformerWeights } from "../model/spec.ts";
-import { paramShapes } from "../model/spec.ts";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { saveCheckpoint } from "../model/checkpoint.ts";
 import type { JaxParams } from "../model/jax/executor.ts";
 import { paramEntries, paramsFromWeights, weightsFromParams } from "../model/jax/executor.ts";
-import { unflattenWeights } from "../model/spec.ts";
 import type { AdamwState } from "./adamw.ts";
 import type { TrainConfig } from "./config.ts";
 
@@ -29,6 +27,8 @@ export interface TrainCheckpointMeta {
 
 /** A training checkpoint read back as typed arrays. */
 export interface LoadedTrainCheckpoint {
+  /** The directory it was read from. */
+  dir: string;
   spec: TransformerSpec;
   weights: TransformerWeights;
   m: TransformerWeights;
@@ -59,36 +59,6 @@ export async function saveTrainCheckpoint(
 async function read(a: JArray): Promise<Tensor> {
   const data = Float32Array.from((await a.ref.data()) as Float32Array);
   return { shape: [...a.shape], data };
-}
-
-/** Loads a training checkpoint, checking that it is one and that both moments are complete. */
-export function loadTrainCheckpoint(dir: string): LoadedTrainCheckpoint {
-  const ck = loadCheckpoint(dir);
-  const meta = ck.config as unknown as TrainCheckpointMeta;
-  const where = { file: dir, path: ["config"] };
-  if (meta.kind !== "training" || !Number.isInteger(meta.step) || !meta.rng || !meta.train) {
-    throw new BnformerError(
-      "parse",
-      `not a training checkpoint (config.kind is ${JSON.stringify(meta.kind)}, step ${JSON.stringify(meta.step)})`,
-      where,
-    );
-  }
-  const moment = (which: "m" | "v"): TransformerWeights => {
-    const flat = new Map<string, Tensor>();
-    for (const name of paramShapes(ck.spec).keys()) {
-      const t = ck.extra?.get(`adamw.${which}.${name}`);
-      if (!t) {
-        throw new BnformerError(
-          "parse",
-          `missing optimizer tensor "adamw.${which}.${name}"`,
-          where,
-        );
-      }
-      flat.set(name, t);
-    }
-    return unflattenWeights(ck.spec, flat);
-  };
-  return { spec: ck.spec, weights: ck.weights, m: moment("m"), v: moment("v"), meta };
 }
 
 /** Jax params and AdamW state from a loaded checkpoint. */

@@ -13,3 +13,4 @@ export * from "./budget.ts";
 export * from "./run.ts";
 export * from "./trained-model.ts";
 export * from "./experiment.ts";
+export * from "./saved-model.ts";

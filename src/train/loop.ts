@@ -38,8 +38,9 @@ import type { TrainBatch } from "./step.ts";
 import { createTrainStep } from "./step.ts";
 import type { StepMetrics } from "./progress.ts";
 import { MetricsLog, ProgressLine } from "./progress.ts";
-import type { TrainCheckpointMeta } from "./checkpoint.ts";
-import { loadTrainCheckpoint, restoreTrainState, saveTrainCheckpoint } from "./checkpoint.ts";
+import type { LoadedTrainCheckpoint, TrainCheckpointMeta } from "./checkpoint.ts";
+import { restoreTrainState, saveTrainCheckpoint } from "./checkpoint.ts";
+import { loadTrainCheckpoint } from "./saved-model.ts";
 
 /** Fork index of the initial-weights stream (ASCII "init"); the data stream is the root. */
 export const INIT_STREAM = 0x696e6974;
@@ -58,8 +59,8 @@ export interface TrainOptions {
   provider: BatchProvider;
   /** Starting weights (e.g. the construction's); default: initWeights from the seed. */
   initialWeights?: TransformerWeights;
-  /** Checkpoint directory to continue from (its config must match `config`). */
-  resumeFrom?: string;
+  /** Checkpoint (or its directory) to continue from; its config must match `config`. */
+  resumeFrom?: string | LoadedTrainCheckpoint;
   /** Where the checkpoint and metrics.jsonl go; nothing is written when absent. */
   outDir?: string;
   /** Stop (and checkpoint) once this many updates have been applied. */
@@ -111,16 +112,16 @@ interface RunState {
 function startState(o: TrainOptions): RunState {
   const { spec, config } = o;
   if (o.resumeFrom !== undefined) {
-    const ck = loadTrainCheckpoint(o.resumeFrom);
+    const ck = typeof o.resumeFrom === "string" ? loadTrainCheckpoint(o.resumeFrom) : o.resumeFrom;
     if (JSON.stringify(ck.spec) !== JSON.stringify(spec))
       throw new BnformerError("spec", "the checkpoint was trained with another spec", {
-        file: o.resumeFrom,
+        file: ck.dir,
       });
     if (JSON.stringify(ck.meta.train) !== JSON.stringify(config))
       throw new BnformerError(
         "config",
         "the checkpoint was trained with another configuration; resume with the same one",
-        { file: o.resumeFrom, path: ["config", "train"] },
+        { file: ck.dir, path: ["config", "train"] },
       );
     const { params, opt } = restoreTrainState(ck);
     return { params, opt, rng: restoreRng(ck.meta.rng.state, ck.meta.rng.seed) };

@@ -9,6 +9,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import cliProgress from "cli-progress";
+import { BnformerError } from "../errors.ts";
 import { writeFileAtomic } from "../files.ts";
 
 /** One logged step. */
@@ -20,6 +21,16 @@ export interface StepMetrics {
   /** Updates per second since this process started training (compile time included). */
   stepsPerSec: number;
   elapsedSec: number;
+}
+
+/** The step of a metrics line, or null when the line is not a JSON object with one. */
+function loggedStep(line: string): number | null {
+  try {
+    const step = (JSON.parse(line) as { step?: unknown } | null)?.step;
+    return typeof step === "number" && Number.isInteger(step) ? step : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Appends metrics lines to a JSONL file. */
@@ -39,7 +50,17 @@ export class MetricsLog {
     const kept =
       keepThrough === undefined
         ? []
-        : lines.filter((l) => (JSON.parse(l) as { step: number }).step <= keepThrough);
+        : lines.filter((l, i) => {
+            const step = loggedStep(l);
+            if (step !== null) return step <= keepThrough;
+            // An unreadable last line is an append a crash cut short: dropped like later steps.
+            if (i === lines.length - 1) return false;
+            throw new BnformerError(
+              "parse",
+              `not a metrics line (a JSON object with an integer "step"): ${l.slice(0, 60)}`,
+              { file: path, line: i + 1 },
+            );
+          });
     writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
   }
 

@@ -17,22 +17,29 @@
  * budgeted run interrupted before `resizeAt` fits its length again when resumed. A
  * directory whose model is complete is not trained again.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
-import { readText, writeFileAtomic } from "../files.ts";
+import { writeFileAtomic } from "../files.ts";
 import type { TrainConfig } from "./config.ts";
 import { validateTrainConfig } from "./config.ts";
 import type { RunResize } from "./loop.ts";
 import { CHECKPOINT_DIR, resizedConfig, train } from "./loop.ts";
-import { loadTrainCheckpoint } from "./checkpoint.ts";
+import type { LoadedTrainCheckpoint } from "./checkpoint.ts";
 import type { StepMetrics } from "./progress.ts";
 import type { Calibration } from "./budget.ts";
 import { SAFETY, calibrateSteps } from "./budget.ts";
 import type { TaskConfig } from "./tasks.ts";
 import { buildTask } from "./tasks.ts";
 import type { ModelSize, TrainedModel } from "./trained-model.ts";
-import { MODEL_DIR, loadTrained, saveTrainedModel, specForTask } from "./trained-model.ts";
+import { MODEL_DIR, saveTrainedModel, specForTask } from "./trained-model.ts";
+import {
+  RUN_FILE,
+  loadTrainCheckpoint,
+  loadTrained,
+  readRunFile,
+  readSessions,
+} from "./saved-model.ts";
 
 /** Everything that defines a run. */
 export interface RunConfig {
@@ -48,7 +55,6 @@ export interface RunConfig {
   resizeAt?: number;
 }
 
-export const RUN_FILE = "run.json";
 export const SESSIONS_FILE = "sessions.json";
 
 /** How to run. */
@@ -87,7 +93,7 @@ export interface RunOutcome {
 export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   const log = o.log ?? (() => {});
   const runPath = join(o.outDir, RUN_FILE);
-  const stored = existsSync(runPath) ? readRunConfig(runPath) : null;
+  const stored = existsSync(runPath) ? readRunFile(runPath).config : null;
   if (stored && !o.resume) {
     throw new BnformerError(
       "config",
@@ -114,7 +120,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
 
 async function resolveRun(o: RunOptions, log: (l: string) => void): Promise<RunConfig> {
   if (!o.config)
-    throw new BnformerError("config", `no training run in ${o.outDir} to resume`, {
+    throw new BnformerError("io", `no training run in ${o.outDir} to resume`, {
       file: o.outDir,
     });
   const c = o.config;
@@ -176,9 +182,11 @@ async function trainResolved(
   const task = buildTask(stored.task);
   const spec = specForTask(task.layout, stored.model);
   const ckpt = join(o.outDir, CHECKPOINT_DIR);
-  const canResume = resumed && existsSync(ckpt);
+  // Read once: adoptResize looks at its config, train continues from it.
+  const resumeFrom = resumed && existsSync(ckpt) ? loadTrainCheckpoint(ckpt) : null;
+  const canResume = resumeFrom !== null;
   if (canResume) log(`resuming ${o.outDir} from its checkpoint`);
-  let config = canResume ? adoptResize(o.outDir, stored, ckpt) : stored;
+  let config = resumeFrom ? adoptResize(o.outDir, stored, resumeFrom) : stored;
   const before = previousSeconds(o.outDir);
   const cap = new AbortController();
   const timer =
@@ -201,7 +209,7 @@ async function trainResolved(
       signal,
       progress: o.progress ?? false,
       onStep,
-      ...(canResume ? { resumeFrom: ckpt } : {}),
+      ...(resumeFrom ? { resumeFrom } : {}),
       ...(pace
         ? {
             resize: {
@@ -279,9 +287,9 @@ function paceFit(
  * run.json, so a checkpoint whose train config is the stored one with another length is
  * a resize that run.json missed, and wins.
  */
-function adoptResize(dir: string, stored: RunConfig, ckpt: string): RunConfig {
+function adoptResize(dir: string, stored: RunConfig, ckpt: LoadedTrainCheckpoint): RunConfig {
   if (stored.resizeAt === undefined) return stored;
-  const { train } = loadTrainCheckpoint(ckpt).meta;
+  const { train } = ckpt.meta;
   const lengthless = (c: TrainConfig) =>
     JSON.stringify({ ...c, steps: 0, schedule: { ...c.schedule, totalSteps: 0 } });
   if (train.steps === stored.train.steps || lengthless(train) !== lengthless(stored.train))
@@ -294,29 +302,9 @@ function adoptResize(dir: string, stored: RunConfig, ckpt: string): RunConfig {
 /** Rewrites run.json with `config`, keeping how the run was started. */
 function writeRunConfig(dir: string, config: RunConfig): void {
   const path = join(dir, RUN_FILE);
-  const old = JSON.parse(readText(path)) as { command?: unknown; startedAt?: unknown };
-  const record = { ...config, command: old.command ?? null, startedAt: old.startedAt ?? null };
+  const { command, startedAt } = readRunFile(path);
+  const record = { ...config, command, startedAt };
   writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n");
-}
-
-function readRunConfig(path: string): RunConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readText(path));
-  } catch (e) {
-    if (e instanceof BnformerError) throw e;
-    throw new BnformerError(
-      "parse",
-      `not JSON: ${(e as Error).message}`,
-      { file: path },
-      { cause: e },
-    );
-  }
-  const c = parsed as RunConfig & { command?: unknown; startedAt?: unknown };
-  if (c.format !== "bnformer-train-run/1")
-    throw new BnformerError("parse", `expected "format": "bnformer-train-run/1"`, { file: path });
-  const { command: _c, startedAt: _s, ...rest } = c;
-  return rest;
 }
 
 /** The stored run must be the requested one (its step count may come from calibration). */
@@ -354,12 +342,12 @@ function checkSameRun(stored: RunConfig, wanted: RunConfig, path: string): void 
 function previousSeconds(dir: string): number {
   const p = join(dir, SESSIONS_FILE);
   if (!existsSync(p)) return 0;
-  return (JSON.parse(readFileSync(p, "utf8")) as number[]).reduce((a, b) => a + b, 0);
+  return readSessions(p).reduce((a, b) => a + b, 0);
 }
 
 /** Appends this session's seconds to sessions.json. */
 function recordSession(dir: string, seconds: number): void {
   const p = join(dir, SESSIONS_FILE);
-  const all = existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as number[]) : [];
+  const all = existsSync(p) ? readSessions(p) : [];
   writeFileAtomic(p, JSON.stringify([...all, seconds]) + "\n");
 }

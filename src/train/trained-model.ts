@@ -6,27 +6,25 @@
  * config.json "config" is `TrainedModelConfig`: kind "trained", the task (structures,
  * prior, target, lengths), the model size, the training config, the updates applied, and
  * how tokens are encoded (one shared, unmarked context encoding, contextVisible "all").
- * `loadTrainedModel` turns it into a `TransformerModel` (src/model/engine.ts) for the
- * float64 reference executor; `loadTrained` also returns the task and training settings.
+ * Loading and its schema live in saved-model.ts (`loadTrained`, `loadTrainedModel`);
+ * `trainedTransformerModel` turns a loaded model into a `TransformerModel`
+ * (src/model/engine.ts) for the float64 reference executor.
  *
  * Which structures a trained model may be run on: a model trained on one structure only on
  * that structure (same parents); a mixed or random-DAG model on any structure with the
  * same token layout (it was never told the structure).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
 import type { Activation, TransformerSpec, TransformerWeights } from "../model/spec.ts";
-import { validateSpec } from "../model/spec.ts";
 import type { TokenLayout } from "../model/encoding.ts";
 import { tokenLayout } from "../model/encoding.ts";
 import type { Engine, TransformerModel } from "../model/engine.ts";
 import { transformerEngine } from "../model/engine.ts";
-import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { saveCheckpoint } from "../model/checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import type { StructureJson, TaskConfig, TrainingTask } from "./tasks.ts";
-import { buildTask, sameLayout } from "./tasks.ts";
+import { sameLayout } from "./tasks.ts";
 
 /** Size of a task's transformer; the input and output widths come from the task. */
 export interface ModelSize {
@@ -117,65 +115,12 @@ export function saveTrainedModel(
   saveCheckpoint(dir, {
     spec,
     weights,
-    config: config as unknown as Record<string, unknown>,
+    config: { ...config },
   });
 }
 
 /** Sub-directory of a training run that holds its trained model. */
 export const MODEL_DIR = "model";
-
-/** `dir` itself when it holds config.json, else `dir/model` (a run directory). */
-export function trainedModelDir(dir: string): string {
-  if (existsSync(join(dir, CONFIG_FILE))) return dir;
-  if (existsSync(join(dir, MODEL_DIR, CONFIG_FILE))) return join(dir, MODEL_DIR);
-  throw new BnformerError(
-    "io",
-    `no trained model here (neither ${CONFIG_FILE} nor ${MODEL_DIR}/${CONFIG_FILE}); ` +
-      `if the training run was interrupted, finish it with bnformer train --resume`,
-    { file: dir },
-  );
-}
-
-/** True when `dir` (or `dir/model`) holds a trained checkpoint. */
-export function isTrainedModelDir(dir: string): boolean {
-  try {
-    return loadCheckpoint(trainedModelDir(dir)).config.kind === "trained";
-  } catch {
-    return false;
-  }
-}
-
-/** Loads a trained checkpoint (a model directory or a run directory). */
-export function loadTrained(dir: string): TrainedModel {
-  const path = trainedModelDir(dir);
-  const ck = loadCheckpoint(path);
-  const cfg = ck.config as unknown as TrainedModelConfig;
-  const where = { file: join(path, CONFIG_FILE), path: ["config"] };
-  const kind = (ck.config as { kind?: unknown }).kind;
-  if (kind !== "trained" || typeof cfg.task !== "object" || cfg.task === null) {
-    const hint =
-      kind === "construction"
-        ? "; load it with --engine model:DIR as a construction"
-        : kind === "training"
-          ? "; it is a training checkpoint: finish the run (bnformer train --resume) to get the model"
-          : "";
-    throw new BnformerError(
-      "parse",
-      `not a trained-model checkpoint (config.kind is ${JSON.stringify(kind)})${hint}`,
-      where,
-    );
-  }
-  validateSpec(ck.spec);
-  const task = buildTask(cfg.task);
-  const expected = specForTask(task.layout, cfg.model);
-  if (JSON.stringify(expected) !== JSON.stringify(ck.spec))
-    throw new BnformerError(
-      "spec",
-      "the saved spec does not match the saved task and model size",
-      where,
-    );
-  return { spec: ck.spec, weights: ck.weights, config: cfg, task };
-}
 
 /**
  * A trained model as a TransformerModel for `structure` (default: the task's first
@@ -195,22 +140,16 @@ export function trainedTransformerModel(t: TrainedModel, structure?: Structure):
 }
 
 /**
- * A trained model as an Engine (src/model/engine.ts) for `--engine model:DIR`: loaded once,
- * bound to whichever structure it is asked about (refused unless `checkRunnableOn`), run
- * by the float64 reference executor.
+ * A trained model as an Engine (src/model/engine.ts) for `--engine model:DIR`: bound to
+ * whichever structure it is asked about (refused unless `checkRunnableOn`), run by the
+ * float64 reference executor.
  */
-export function trainedEngine(dir: string, name = `model:${dir}`): Engine {
-  const t = loadTrained(dir);
+export function trainedEngine(t: TrainedModel, name: string): Engine {
   return {
     name,
     bind: (structure, context) =>
       transformerEngine(trainedTransformerModel(t, structure), name).bind(structure, context),
   };
-}
-
-/** `loadTrained` then `trainedTransformerModel`. */
-export function loadTrainedModel(dir: string, structure?: Structure): TransformerModel {
-  return trainedTransformerModel(loadTrained(dir), structure);
 }
 
 /** Throws unless the model may run on `s` (see the module header). */

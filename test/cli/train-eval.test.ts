@@ -15,7 +15,7 @@ import { withSteps } from "../../src/train/run.ts";
 import { evaluate } from "../../src/cli/commands/eval.ts";
 import { experiment, experimentFromArgs } from "../../src/cli/commands/experiment.ts";
 import { minutesFor, runConfig } from "../../src/train/experiment.ts";
-import { loadTrainedModel } from "../../src/train/trained-model.ts";
+import { loadTrainedModel } from "../../src/train/saved-model.ts";
 
 /** What main() does for one command (the commands may not be registered yet). */
 async function run(

@@ -100,7 +100,7 @@ test("a weights file that does not match config.json or the spec is refused, nam
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, format: "other/2" }));
     assert.throws(
       () => loadCheckpoint(dir),
-      /config.json: format: expected "format": "bnformer-checkpoint\/1", found "other\/2"/,
+      /config.json: field "format": expected "bnformer-checkpoint\/1", got "other\/2"/,
     );
     assert.throws(
       () => loadConstruction(join(dir, "nowhere")),

@@ -13,7 +13,7 @@ import { oneHotTargets } from "../../src/train/loss.ts";
 import type { BatchProvider } from "../../src/train/loop.ts";
 import { CHECKPOINT_DIR, METRICS_FILE, resizedConfig, train } from "../../src/train/loop.ts";
 import { learningRate } from "../../src/train/schedule.ts";
-import { loadTrainCheckpoint } from "../../src/train/checkpoint.ts";
+import { loadTrainCheckpoint } from "../../src/train/saved-model.ts";
 
 const SPEC: TransformerSpec = {
   format: "bnformer-transformer/1",

@@ -17,15 +17,14 @@ import { createTrainStep } from "../../src/train/step.ts";
 import { defaultTrainConfig } from "../../src/train/config.ts";
 import { buildTask, defaultTaskConfig, structureToJson } from "../../src/train/tasks.ts";
 import type { RunConfig } from "../../src/train/run.ts";
-import { RUN_FILE, runTraining, withSteps } from "../../src/train/run.ts";
+import { runTraining, withSteps } from "../../src/train/run.ts";
+import { MODEL_DIR, trainedEngine, specForTask } from "../../src/train/trained-model.ts";
 import {
-  MODEL_DIR,
-  isTrainedModelDir,
+  RUN_FILE,
+  loadSavedModel,
   loadTrained,
   loadTrainedModel,
-  trainedEngine,
-  specForTask,
-} from "../../src/train/trained-model.ts";
+} from "../../src/train/saved-model.ts";
 import { drawEpisodes, episodeStream } from "../../src/eval/episodes.ts";
 import { modelMethod } from "../../src/eval/model-method.ts";
 
@@ -103,7 +102,9 @@ test("the trained checkpoint is kind 'trained' and loads as a TransformerModel",
   };
   assert.equal(cfg.config.kind, "trained");
   assert.equal(cfg.config.step, STEPS);
-  assert.ok(isTrainedModelDir(join(dir, "a")) && isTrainedModelDir(join(dir, "a", MODEL_DIR)));
+  assert.equal(loadSavedModel(join(dir, "a", MODEL_DIR)).kind, "trained");
+  const run = loadSavedModel(join(dir, "a"));
+  assert.ok(run.kind === "run" && run.model !== null && run.model.config.step === STEPS);
   const model = loadTrainedModel(join(dir, "a"));
   assert.equal(model.structure.name, "chain5");
   assert.equal(model.shareContext, true);
@@ -259,12 +260,12 @@ test("structures: a single-structure model refuses others; a construction is not
   saveConstruction(join(dir, "c"), c);
   assert.throws(
     () => loadTrained(join(dir, "c")),
-    /not a trained-model checkpoint \(config.kind is "construction"\)/,
+    /c: a construction, not a trained model; use it with --engine model:DIR/,
   );
   assert.equal(loadConstruction(join(dir, "c")).structure.name, "chain5");
-  assert.throws(() => loadTrained(join(dir, "nothing")), /no trained model here/);
+  assert.throws(() => loadTrained(join(dir, "nothing")), /nothing: no such directory/);
   // --engine model:DIR: an engine that binds to the structure it is asked about.
-  const engine = trainedEngine(join(dir, "a"));
+  const engine = trainedEngine(loadTrained(join(dir, "a")), `model:${join(dir, "a")}`);
   assert.equal(engine.name, `model:${join(dir, "a")}`);
   const net = sampleNetwork(createRng(1), CHAIN, { kind: "beta", alpha: 0.3 });
   const context = sampleRows(createRng(2), net, 8);

@@ -90,12 +90,14 @@ export function paramsFromWeights(
     }
     node[parts[parts.length - 1]!] = toJax(t.data, t.shape, place);
   }
+  // Not loaded JSON: the tree of paramShapes' names built just above.
   return root as unknown as JaxParams;
 }
 
 /** Dotted names and arrays of `params`, in `paramShapes` order. */
 export function paramEntries(spec: TransformerSpec, params: JaxParams): [string, JArray][] {
   const out: [string, JArray][] = [];
+  // Not loaded JSON: walking our own params tree by the dotted names of paramShapes.
   const root = params as unknown as Record<string, unknown>;
   for (const name of paramShapes(spec).keys()) {
     let node: unknown = root;
