@@ -59,6 +59,9 @@ export const bmaAlphaOption: Record<string, OptionDef> = {
 
 /** The BMA options the flags give for `structure`; a prior flag its prior lacks is refused. */
 export function bmaFromArgs(args: Parsed, structure: Structure): BmaOptions {
+  if (args.values.ess !== undefined) {
+    throw new BnformerError("config", "--ess applies only to the bdeu estimator, not bma");
+  }
   const maxParents = num(args, "max-parents");
   return {
     edgeProb: num(args, "edge-prob") ?? DEFAULT_EDGE_PROB,

@@ -77,9 +77,6 @@ export function engineFromArgs(args: Parsed, contextRows: number): Engine {
 
 /** BMA over parent sets with the flags of bma-args.ts (the prior's default needs the structure). */
 function bmaEngine(args: Parsed): Engine {
-  if (num(args, "ess") !== undefined) {
-    throw new BnformerError("config", "--ess applies only to the bdeu estimator, not bma");
-  }
   return {
     name: "bma",
     bind: (structure, context) => bmaConditional(structure, context, bmaFromArgs(args, structure)),

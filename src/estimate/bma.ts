@@ -12,7 +12,7 @@
  * with ML from logMarginalLikelihood (posterior.ts), and the predictive at a query is
  *   sum_S P(S | D) posteriorMean(counts of v at the query's configuration of S).
  * Everything is summed in log space (log-sum-exp); cost grows with the number of parent
- * sets, sum_{s <= K} C(j, s), which must stay <= MAX_PARENT_SETS.
+ * sets, sum_{s <= K} C(j, s), which must stay <= MAX_PARENT_SETS (parent-sets.ts).
  *
  * Missing values: all parent sets of a target are scored and averaged on the same rows,
  * those where the target and every candidate parent are observed. (Scoring each set on the
@@ -20,16 +20,18 @@
  * that drop rows.) Without missing values that is every row.
  */
 import { BnformerError } from "../errors.ts";
-import type { Structure } from "../bn/network.ts";
+import type { Network, Structure } from "../bn/network.ts";
 import { topologicalOrder } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { MISSING } from "../bn/dataset.ts";
 import type { CptPrior } from "../bn/priors.ts";
 import { DEFAULT_BINARY_PRIOR, validatePrior } from "../bn/priors.ts";
-import { checkDatasetShape, configCount, familyCounts } from "./counts.ts";
+import { decodeParentConfig } from "../bn/cpt.ts";
+import { MAX_COUNT_TABLE_ENTRIES, checkDatasetShape, configCount, familyCounts } from "./counts.ts";
 import { checkTarget, naiveConditioning } from "./options.ts";
 import { logMarginalLikelihood, posteriorMean } from "./posterior.ts";
 import type { Conditional } from "./generate.ts";
+import { enumerateParentSets, logStructurePrior } from "./parent-sets.ts";
 
 /** Options of the BMA estimator. */
 export interface BmaOptions {
@@ -43,10 +45,6 @@ export interface BmaOptions {
 
 /** The default edge probability: every parent set equally likely a priori. */
 export const DEFAULT_EDGE_PROB = 0.5;
-/** Most parent sets enumerated per target (2^12: 12 earlier variables with no in-degree limit). */
-export const MAX_PARENT_SETS = 1 << 12;
-/** Most count-table entries kept per target, over all its parent sets. */
-export const MAX_BMA_COUNT_ENTRIES = 1 << 24;
 
 /** uniform(0.1, 0.9) when every variable is binary, else dirichlet(1) (as `train`'s default). */
 export function defaultBmaPrior(structure: Structure): CptPrior {
@@ -180,6 +178,50 @@ export function bmaConditional(
   };
 }
 
+/**
+ * The network whose CPTs are the BMA predictive: each variable's parents are every earlier
+ * variable in topological order and each CPT row is estimateBma at that configuration.
+ * Each set's posterior means are computed once per configuration of the set, then mixed.
+ */
+export function fitBmaNetwork(structure: Structure, data: Dataset, opts: BmaOptions): Network {
+  const o = resolveBmaOptions(structure, opts);
+  checkDatasetShape(structure, data);
+  const parents = structure.variables.map((_, v) => naiveConditioning(structure, v));
+  const fitted: Structure = { name: structure.name, variables: structure.variables, parents };
+  const cpts = structure.variables.map((variable, v) => {
+    const k = variable.states.length;
+    const configs = configCount(structure, parents[v]!);
+    if (configs * k > MAX_COUNT_TABLE_ENTRIES) {
+      throw new BnformerError(
+        "estimate",
+        `the BMA CPT of "${variable.name}" over its ${parents[v]!.length} earlier variables needs ${configs} rows x ${k} states, more than ${MAX_COUNT_TABLE_ENTRIES} entries`,
+        { path: ["estimate", variable.name] },
+      );
+    }
+    const model = fitTarget(structure, data, v, o);
+    const means = model.tables.map((t) => {
+      const m = new Float64Array(t.length);
+      for (let at = 0; at < t.length; at += k)
+        posteriorMean(o.prior, t.subarray(at, at + k), m, at);
+      return m;
+    });
+    const cpt = new Float64Array(configs * k);
+    const query = new Uint8Array(structure.variables.length);
+    for (let cfg = 0; cfg < configs; cfg++) {
+      decodeParentConfig(fitted, v, cfg).forEach((x, i) => (query[parents[v]![i]!] = x));
+      mix(
+        structure,
+        model,
+        query,
+        (i, at) => means[i]!.subarray(at, at + k),
+        cpt.subarray(cfg * k),
+      );
+    }
+    return cpt;
+  });
+  return { ...fitted, cpts };
+}
+
 /** Scores every allowed parent set of `target` (see the module header). */
 function fitTarget(
   structure: Structure,
@@ -231,18 +273,36 @@ function predict(
   query: ArrayLike<number>,
   prior: CptPrior,
 ): Float64Array {
-  const { target, sets, posterior } = model.summary;
-  checkQueryGiven(structure, target, model.summary.candidates, query);
+  const { target, candidates } = model.summary;
+  checkQueryGiven(structure, target, candidates, query);
   const k = structure.variables[target]!.states.length;
-  const out = new Float64Array(k);
   const row = new Float64Array(k);
+  const rowMean = (i: number, at: number) =>
+    posteriorMean(prior, model.tables[i]!.subarray(at, at + k), row);
+  return mix(structure, model, query, rowMean, new Float64Array(k));
+}
+
+/**
+ * out = sum_S P(S | D) rowMean(S, offset of the query's configuration of S in its table);
+ * `out` (length >= k) is zeroed first and returned.
+ */
+function mix(
+  structure: Structure,
+  model: TargetModel,
+  query: ArrayLike<number>,
+  rowMean: (set: number, at: number) => ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  const { target, sets, posterior } = model.summary;
+  const k = structure.variables[target]!.states.length;
+  out.fill(0, 0, k);
   sets.forEach((set, i) => {
     const w = posterior[i]!;
     if (w === 0) return;
     let cfg = 0; // familyCounts' layout: the last conditioning variable fastest
     for (const c of set) cfg = cfg * structure.variables[c]!.states.length + query[c]!;
-    posteriorMean(prior, model.tables[i]!.subarray(cfg * k, cfg * k + k), row);
-    for (let s = 0; s < k; s++) out[s]! += w * row[s]!;
+    const mean = rowMean(i, cfg * k);
+    for (let s = 0; s < k; s++) out[s]! += w * mean[s]!;
   });
   return out;
 }
@@ -267,13 +327,6 @@ function checkQueryGiven(
   }
 }
 
-/** log of the unnormalised structure prior of a set of `size` out of j candidates. */
-function logStructurePrior(size: number, j: number, p: number, maxParents: number): number {
-  if (p === 0) return size === 0 ? 0 : -Infinity;
-  if (p === 1) return size === Math.min(j, maxParents) ? 0 : -Infinity;
-  return size * Math.log(p) + (j - size) * Math.log1p(-p);
-}
-
 /** exp(x - logsumexp(x)), or null when every x is -Infinity. */
 function normalizeLog(logw: ArrayLike<number>): Float64Array | null {
   let max = -Infinity;
@@ -284,53 +337,6 @@ function normalizeLog(logw: ArrayLike<number>): Float64Array | null {
   for (const x of out) sum += x;
   for (let i = 0; i < out.length; i++) out[i]! /= sum;
   return out;
-}
-
-/** Every subset of `candidates` of at most maxParents elements, by size then candidate order. */
-function enumerateParentSets(
-  structure: Structure,
-  target: number,
-  candidates: readonly number[],
-  maxParents: number,
-): number[][] {
-  const j = candidates.length;
-  const top = Math.min(j, maxParents);
-  const name = structure.variables[target]!.name;
-  let count = 0;
-  for (let s = 0, binom = 1; s <= top; s++, binom = (binom * (j - s + 1)) / s) {
-    count += binom;
-    if (count > MAX_PARENT_SETS) {
-      throw new BnformerError(
-        "estimate",
-        `BMA over the parent sets of "${name}" (${j} earlier variables, at most ${maxParents === Infinity ? j : maxParents} parents) enumerates more than ${MAX_PARENT_SETS} sets (sum over s <= K of C(${j}, s)); lower the maximum number of parents`,
-        { path: ["estimate", name] },
-      );
-    }
-  }
-  const k = structure.variables[target]!.states.length;
-  const sets: number[][] = [];
-  let entries = 0;
-  const extend = (set: number[], from: number, size: number): void => {
-    if (set.length === size) {
-      entries += configCount(structure, set) * k;
-      sets.push([...set]);
-      return;
-    }
-    for (let i = from; i <= j - (size - set.length); i++) {
-      set.push(candidates[i]!);
-      extend(set, i + 1, size);
-      set.pop();
-    }
-  };
-  for (let size = 0; size <= top; size++) extend([], 0, size);
-  if (entries > MAX_BMA_COUNT_ENTRIES) {
-    throw new BnformerError(
-      "estimate",
-      `BMA over the parent sets of "${name}" needs ${entries} count-table entries, more than ${MAX_BMA_COUNT_ENTRIES}; lower the maximum number of parents`,
-      { path: ["estimate", name] },
-    );
-  }
-  return sets;
 }
 
 /** The rows of `data` that observe every variable of `vars` (`data` itself when all do). */

@@ -8,3 +8,4 @@ export * from "./batch.ts";
 export * from "./backoff.ts";
 export * from "./generate.ts";
 export * from "./bma.ts";
+export * from "./parent-sets.ts";

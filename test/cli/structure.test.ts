@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
-import { loadStructure } from "../../src/bn/network-file.ts";
+import { loadNetwork, loadStructure } from "../../src/bn/network-file.ts";
 import { loadCsv } from "../../src/bn/csv.ts";
 import { variableIndex } from "../../src/bn/network.ts";
 import { edgePosteriors, estimateBma } from "../../src/estimate/bma.ts";
@@ -115,6 +115,40 @@ test("generate --engine bma draws rows reproducibly from the seed", async () => 
   assert.equal(a.code, 0, a.err);
   assert.equal(a.out, b.out);
   assert.equal(a.out.trimEnd().split("\n").length, 21);
+});
+
+test("fit --estimator bma writes the BMA predictive as CPTs over the earlier variables", async () => {
+  const ctx = await cancerContext(200);
+  const out = join(mkdtempSync(join(tmpdir(), "bnformer-bma-")), "fitted.json");
+  const flags = ["--edge-prob", "0.3", "--max-parents", "2"];
+  const r = await run([
+    "fit",
+    "--structure",
+    NET,
+    "--data",
+    ctx,
+    "--estimator",
+    "bma",
+    ...flags,
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /fitted 5 CPTs from 200 rows with bma/);
+  const net = loadNetwork(out);
+  const v = variableIndex(net, "Xray");
+  assert.deepEqual(
+    net.parents[v]!.map((p) => net.variables[p]!.name),
+    ["Pollution", "Smoker", "Cancer"],
+  );
+  const given = "Pollution=high,Smoker=True,Cancer=False"; // configuration 1*4 + 0*2 + 1 = 5
+  const p = await run([
+    ...["predict", "--structure", NET, "--context", ctx, "--target", "Xray", "--given", given],
+    ...["--engine", "bma", ...flags, "--format", "json"],
+  ]);
+  const d = JSON.parse(p.out).distribution;
+  assert.ok(Math.abs(net.cpts[v]![5 * 2]! - d.positive) < SAME);
+  assert.ok(Math.abs(net.cpts[v]![5 * 2 + 1]! - d.negative) < SAME);
 });
 
 test("bma flags are refused where they do not apply or are out of range", async () => {

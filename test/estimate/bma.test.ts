@@ -11,16 +11,18 @@ import type { Dataset } from "../../src/bn/dataset.ts";
 import { MISSING } from "../../src/bn/dataset.ts";
 import type { CptPrior } from "../../src/bn/priors.ts";
 import { createRng } from "../../src/bn/rng.ts";
+import { MAX_PARENT_SETS } from "../../src/estimate/parent-sets.ts";
 import {
-  MAX_PARENT_SETS,
   bmaConditional,
   edgePosteriors,
   estimateBma,
+  fitBmaNetwork,
   parentSetPosterior,
 } from "../../src/estimate/bma.ts";
 import { logMarginalLikelihood, posteriorMean } from "../../src/estimate/posterior.ts";
 import { marginalCounts, queryCounts } from "../../src/estimate/counts.ts";
 import { naiveConditioning } from "../../src/estimate/options.ts";
+import { decodeParentConfig } from "../../src/bn/cpt.ts";
 import { maxAbsDiff, randomNetwork, sampleData, withMissing } from "./fixtures.ts";
 
 /** Brute force and BMA agree to this (different quadratures / summation orders). */
@@ -397,6 +399,31 @@ test("the conditional for generation caches per configuration and agrees with es
   const first = cond(2, row);
   assert.equal(cond(2, row), first); // the cached array
   assert.deepEqual(first, estimateBma(s, d, 2, row, opts));
+});
+
+test("fitBmaNetwork's CPT rows are the BMA predictive at each configuration of the prefix", () => {
+  // Edge V3 -> V0 puts V3 first in the order, so the fitted parents are not file order.
+  const cases: [number[], CptPrior | undefined][] = [
+    [[2, 3, 2, 2], undefined], // default: dirichlet(1)
+    [[2, 3, 2, 2], { kind: "dirichlet", alpha: 0.5 }],
+    [[2, 2, 2, 2], undefined], // default: uniform(0.1, 0.9)
+  ];
+  for (const [cards, prior] of cases) {
+    const s = structureOf(cards, [[3], [], [], []]);
+    const d = dataFrom(structureOf(cards, [[3], [0], [1], []]), 60, 6);
+    const opts = { edgeProb: 0.4, maxParents: 2, ...(prior ? { prior } : {}) };
+    const net = fitBmaNetwork(s, d, opts);
+    for (let v = 0; v < 4; v++) {
+      assert.deepEqual(net.parents[v], naiveConditioning(s, v));
+      const k = s.variables[v]!.states.length;
+      for (let cfg = 0; cfg < net.cpts[v]!.length / k; cfg++) {
+        const query = [0, 0, 0, 0];
+        decodeParentConfig(net, v, cfg).forEach((x, i) => (query[net.parents[v]![i]!] = x));
+        const want = estimateBma(s, d, v, query, opts);
+        assert.ok(maxAbsDiff(net.cpts[v]!.subarray(cfg * k, cfg * k + k), want) < ROUNDING);
+      }
+    }
+  }
 });
 
 test("bad options, a query without an earlier variable, and too many parent sets are clear errors", () => {
