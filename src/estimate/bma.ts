@@ -100,6 +100,8 @@ export interface ParentSetPosterior {
 interface TargetModel {
   readonly summary: ParentSetPosterior;
   readonly tables: readonly Float64Array[];
+  /** Posterior-mean rows in the layout of `tables`, filled on first use (NaN = not yet). */
+  readonly means: readonly Float64Array[];
 }
 
 /** The posterior over `target`'s parent sets (and so over its incoming edges). */
@@ -181,7 +183,7 @@ export function bmaConditional(
 /**
  * The network whose CPTs are the BMA predictive: each variable's parents are every earlier
  * variable in topological order and each CPT row is estimateBma at that configuration.
- * Each set's posterior means are computed once per configuration of the set, then mixed.
+ * Each set's posterior means are computed once per configuration of the set (see mix).
  */
 export function fitBmaNetwork(structure: Structure, data: Dataset, opts: BmaOptions): Network {
   const o = resolveBmaOptions(structure, opts);
@@ -199,23 +201,11 @@ export function fitBmaNetwork(structure: Structure, data: Dataset, opts: BmaOpti
       );
     }
     const model = fitTarget(structure, data, v, o);
-    const means = model.tables.map((t) => {
-      const m = new Float64Array(t.length);
-      for (let at = 0; at < t.length; at += k)
-        posteriorMean(o.prior, t.subarray(at, at + k), m, at);
-      return m;
-    });
     const cpt = new Float64Array(configs * k);
     const query = new Uint8Array(structure.variables.length);
     for (let cfg = 0; cfg < configs; cfg++) {
       decodeParentConfig(fitted, v, cfg).forEach((x, i) => (query[parents[v]![i]!] = x));
-      mix(
-        structure,
-        model,
-        query,
-        (i, at) => means[i]!.subarray(at, at + k),
-        cpt.subarray(cfg * k),
-      );
+      mix(structure, model, query, o.prior, cpt.subarray(cfg * k, cfg * k + k));
     }
     return cpt;
   });
@@ -263,7 +253,7 @@ function fitTarget(
     edges,
     rows: scored.rows,
   };
-  return { summary, tables };
+  return { summary, tables, means: tables.map((t) => new Float64Array(t.length).fill(NaN)) };
 }
 
 /** sum_S P(S | D) posteriorMean(counts of S at the query's configuration). */
@@ -275,34 +265,35 @@ function predict(
 ): Float64Array {
   const { target, candidates } = model.summary;
   checkQueryGiven(structure, target, candidates, query);
-  const k = structure.variables[target]!.states.length;
-  const row = new Float64Array(k);
-  const rowMean = (i: number, at: number) =>
-    posteriorMean(prior, model.tables[i]!.subarray(at, at + k), row);
-  return mix(structure, model, query, rowMean, new Float64Array(k));
+  const out = new Float64Array(structure.variables[target]!.states.length);
+  return mix(structure, model, query, prior, out);
 }
 
 /**
- * out = sum_S P(S | D) rowMean(S, offset of the query's configuration of S in its table);
- * `out` (length >= k) is zeroed first and returned.
+ * out = sum_S P(S | D) posteriorMean(counts of S at the query's configuration), each set's
+ * row mean computed once and kept in model.means (generation and fitting revisit rows).
  */
 function mix(
   structure: Structure,
   model: TargetModel,
   query: ArrayLike<number>,
-  rowMean: (set: number, at: number) => ArrayLike<number>,
+  prior: CptPrior,
   out: Float64Array,
 ): Float64Array {
   const { target, sets, posterior } = model.summary;
   const k = structure.variables[target]!.states.length;
-  out.fill(0, 0, k);
+  out.fill(0);
   sets.forEach((set, i) => {
     const w = posterior[i]!;
     if (w === 0) return;
     let cfg = 0; // familyCounts' layout: the last conditioning variable fastest
     for (const c of set) cfg = cfg * structure.variables[c]!.states.length + query[c]!;
-    const mean = rowMean(i, cfg * k);
-    for (let s = 0; s < k; s++) out[s]! += w * mean[s]!;
+    const at = cfg * k;
+    const means = model.means[i]!;
+    if (Number.isNaN(means[at])) {
+      posteriorMean(prior, model.tables[i]!.subarray(at, at + k), means, at);
+    }
+    for (let s = 0; s < k; s++) out[s]! += w * means[at + s]!;
   });
   return out;
 }
