@@ -355,6 +355,16 @@ test("the marginal likelihood stays accurate for thousands of rows", () => {
     const want = simpson(c1, n, 0.1, 0.9).log - Math.log(0.8);
     assert.ok(Math.abs(got - want) < AGREEMENT * Math.abs(want), `${c1}/${n}: ${got} vs ${want}`);
   }
+  // All failures (or all successes): int_lo^hi (1-p)^n dp = ((1-lo)^(n+1) - (1-hi)^(n+1)) / (n+1).
+  for (const n of [1, 40, 3000]) {
+    const closed = (lo: number, hi: number) =>
+      (n + 1) * Math.log1p(-lo) + Math.log1p(-(((1 - hi) / (1 - lo)) ** (n + 1))) - Math.log(n + 1);
+    const want = closed(0.1, 0.9) - Math.log(0.8);
+    const allZero = logMarginalLikelihood({ kind: "uniform", low: 0.1, high: 0.9 }, [n, 0]);
+    const allOne = logMarginalLikelihood({ kind: "uniform", low: 0.1, high: 0.9 }, [0, n]);
+    assert.ok(Math.abs(allZero - want) < ROUNDING * Math.max(1, Math.abs(want)), `n=${n}`);
+    assert.ok(Math.abs(allOne - want) < ROUNDING * Math.max(1, Math.abs(want)), `n=${n}`);
+  }
   const d = dataFrom(structureOf([3, 3]), 3000, 4);
   const counts = marginalCounts(structureOf([3, 3]), d, 1);
   const got = logMarginalLikelihood({ kind: "dirichlet", alpha: 0.5 }, counts);
