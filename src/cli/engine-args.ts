@@ -1,7 +1,8 @@
 /**
  * The --engine flag (and its companions) shared by generate, predict and explain:
- * an estimator name, "construction" (the hand-built 2-layer transformer, run by the
- * float64 reference executor) or "model:DIR" (a saved checkpoint directory).
+ * an estimator name, "bma" (exact model averaging over parent sets, src/estimate/bma.ts),
+ * "construction" (the hand-built 2-layer transformer, run by the float64 reference
+ * executor) or "model:DIR" (a saved checkpoint directory).
  */
 import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
@@ -10,8 +11,9 @@ import type { Structure } from "../bn/network.ts";
 import { variableIndex } from "../bn/network.ts";
 import { MISSING } from "../bn/dataset.ts";
 import type { EstimatorName } from "../estimate/index.ts";
-import { conditioningSet } from "../estimate/index.ts";
+import { bmaConditional, conditioningSet } from "../estimate/index.ts";
 import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-args.ts";
+import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "./bma-args.ts";
 import type { Engine } from "../model/engine.ts";
 import {
   constructionEngine,
@@ -28,7 +30,7 @@ export const engineOptions: Record<string, OptionDef> = {
   engine: {
     kind: "string",
     default: "mle",
-    placeholder: `${ESTIMATORS.join("|")}|construction|model:DIR`,
+    placeholder: `${ESTIMATORS.join("|")}|bma|construction|model:DIR`,
     help: "what computes the conditionals: an estimator, the constructed transformer, or a saved model",
   },
   ...estimatorOptions,
@@ -49,11 +51,14 @@ export const engineOptions: Record<string, OptionDef> = {
     min: 1,
     help: "construction: largest context the bound holds for (default: the context's row count)",
   },
+  ...bmaOptions,
 };
 
 /** The engine named by --engine / --estimator, for contexts of `contextRows` rows. */
 export function engineFromArgs(args: Parsed, contextRows: number): Engine {
   const name = engineName(args);
+  if (name === "bma") return bmaEngine(args);
+  rejectBmaFlags(args, name);
   if ((ESTIMATORS as readonly string[]).includes(name)) {
     return estimatorEngine(estimatorFromArgs(args, name as EstimatorName));
   }
@@ -66,8 +71,16 @@ export function engineFromArgs(args: Parsed, contextRows: number): Engine {
   if (name.startsWith("model:")) return modelEngine(name.slice("model:".length));
   throw new BnformerError(
     "config",
-    `--engine must be one of ${ESTIMATORS.join(", ")}, construction, model:DIR; got "${name}"`,
+    `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, model:DIR; got "${name}"`,
   );
+}
+
+/** BMA over parent sets with the flags of bma-args.ts (the prior's default needs the structure). */
+function bmaEngine(args: Parsed): Engine {
+  return {
+    name: "bma",
+    bind: (structure, context) => bmaConditional(structure, context, bmaFromArgs(args, structure)),
+  };
 }
 
 /** The engine name after reconciling --engine and --estimator. */
@@ -104,7 +117,7 @@ export function conditioningVariables(
   target: number,
 ): number[] {
   const name = engineName(args);
-  if (name === "naive") return conditioningSet(structure, target, "naive");
+  if (name === "naive" || name === "bma") return conditioningSet(structure, target, "naive");
   if (name === "marginal") return [];
   return [...structure.parents[target]!];
 }

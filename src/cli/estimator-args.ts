@@ -18,7 +18,7 @@ export const estimatorOptions: Record<string, OptionDef> = {
     kind: "number",
     min: 0,
     exclusiveMin: true,
-    help: `Dirichlet pseudo-count per cell (dirichlet only; default ${DEFAULT_ALPHA})`,
+    help: `Dirichlet pseudo-count per cell (dirichlet; bma's beta/dirichlet prior; default ${DEFAULT_ALPHA})`,
   },
   ess: {
     kind: "number",

@@ -1,4 +1,4 @@
-/** In-context estimators: counting, MLE and Bayesian estimators, the unseen policy, generation. */
+/** In-context estimators: counting, MLE and Bayesian estimators, BMA over parent sets, the unseen policy, generation. */
 export * from "./policy.ts";
 export * from "./options.ts";
 export * from "./counts.ts";
@@ -7,3 +7,5 @@ export * from "./posterior.ts";
 export * from "./batch.ts";
 export * from "./backoff.ts";
 export * from "./generate.ts";
+export * from "./bma.ts";
+export * from "./parent-sets.ts";

@@ -7,6 +7,7 @@
  *   uniform(lo, hi) on P(X=1) (binary):
  *     P(X=1) = int_lo^hi p^(c1+1) (1-p)^(c0) dp / int_lo^hi p^(c1) (1-p)^(c0) dp,
  *   computed in log space (see uniformPosteriorMean); n = 0 gives (lo + hi) / 2.
+ * logMarginalLikelihood gives the matching evidence of a row (BMA weighs parent sets by it).
  */
 import { BnformerError } from "../errors.ts";
 import type { CptPrior } from "../bn/priors.ts";
@@ -18,6 +19,21 @@ export function posteriorMean(
   out: Float64Array = new Float64Array(counts.length),
   offset = 0,
 ): Float64Array {
+  const k = counts.length;
+  const n = checkCounts(prior, counts);
+  if (prior.kind === "uniform") {
+    const p1 = uniformPosteriorMean(counts[1]!, n, prior.low, prior.high);
+    out[offset] = 1 - p1;
+    out[offset + 1] = p1;
+    return out;
+  }
+  const a = checkAlpha(prior);
+  for (let j = 0; j < k; j++) out[offset + j] = (counts[j]! + a) / (n + k * a);
+  return out;
+}
+
+/** n = the sum of `counts`; throws unless they are finite, >= 0 and fit the prior's kind. */
+function checkCounts(prior: CptPrior, counts: ArrayLike<number>): number {
   const k = counts.length;
   let n = 0;
   for (let j = 0; j < k; j++) {
@@ -36,20 +52,18 @@ export function posteriorMean(
       { path: ["prior"] },
     );
   }
-  if (prior.kind === "uniform") {
-    const p1 = uniformPosteriorMean(counts[1]!, n, prior.low, prior.high);
-    out[offset] = 1 - p1;
-    out[offset + 1] = p1;
-    return out;
-  }
+  return n;
+}
+
+/** The alpha of a beta or dirichlet prior; throws unless finite and > 0. */
+function checkAlpha(prior: CptPrior & { alpha: number }): number {
   const a = prior.alpha;
   if (!(a > 0) || !Number.isFinite(a)) {
     throw new BnformerError("config", `${prior.kind} alpha must be finite and > 0, got ${a}`, {
       path: ["prior", "alpha"],
     });
   }
-  for (let j = 0; j < k; j++) out[offset + j] = (counts[j]! + a) / (n + k * a);
-  return out;
+  return a;
 }
 
 /** Gauss-Legendre order per panel and panel count of the uniform-prior quadrature. */
@@ -63,28 +77,27 @@ const BISECT_STEPS = 40;
 const GL = gaussLegendre(GL_ORDER);
 
 /**
- * E[p | k successes in n, p ~ U(low, high)], stable for large n: the log integrand
- * k log p + (n-k) log(1-p) is concave, so the mass lies in one interval around the clamped
- * mode where it exceeds its peak minus LOG_CUT; that interval is found by bisection and
- * integrated with GL_PANELS panels of GL_ORDER-point Gauss-Legendre, in log space relative
- * to the peak (no underflow).
+ * E[p | k successes in n, p ~ U(low, high)], stable for large n (see uniformIntegral).
  */
 export function uniformPosteriorMean(k: number, n: number, low: number, high: number): number {
-  if (!(low >= 0 && high <= 1 && low <= high)) {
-    throw new BnformerError(
-      "config",
-      `uniform prior needs 0 <= low <= high <= 1, got [${low}, ${high}]`,
-      {
-        path: ["prior"],
-      },
-    );
-  }
-  if (!(k >= 0 && k <= n && Number.isFinite(n))) {
-    throw new BnformerError("config", `need 0 <= k <= n (finite), got k=${k}, n=${n}`, {
-      path: ["counts"],
-    });
-  }
+  checkUniformArgs(k, n, low, high);
   if (n === 0 || low === high) return (low + high) / 2; // no data, or a point mass: the prior mean
+  return Math.min(high, Math.max(low, uniformIntegral(k, n, low, high).mean));
+}
+
+/**
+ * log of int_low^high p^k (1-p)^(n-k) dp and the posterior mean under U(low, high), for
+ * 0 < n and low < high. The log integrand k log p + (n-k) log(1-p) is concave, so the mass
+ * lies in one interval around the clamped mode where it exceeds its peak minus LOG_CUT;
+ * that interval is found by bisection and integrated with GL_PANELS panels of
+ * GL_ORDER-point Gauss-Legendre, in log space relative to the peak (no underflow).
+ */
+function uniformIntegral(
+  k: number,
+  n: number,
+  low: number,
+  high: number,
+): { logIntegral: number; mean: number } {
   const logf = (p: number): number =>
     (k > 0 ? k * Math.log(p) : 0) + (n - k > 0 ? (n - k) * Math.log1p(-p) : 0);
   const mode = Math.min(high, Math.max(low, k / n));
@@ -105,7 +118,66 @@ export function uniformPosteriorMean(k: number, n: number, low: number, high: nu
       m1 += w * p;
     }
   }
-  return Math.min(high, Math.max(low, m1 / z));
+  return { logIntegral: peak + Math.log(0.5 * h * z), mean: m1 / z };
+}
+
+function checkUniformArgs(k: number, n: number, low: number, high: number): void {
+  if (!(low >= 0 && high <= 1 && low <= high)) {
+    throw new BnformerError(
+      "config",
+      `uniform prior needs 0 <= low <= high <= 1, got [${low}, ${high}]`,
+      { path: ["prior"] },
+    );
+  }
+  if (!(k >= 0 && k <= n && Number.isFinite(n))) {
+    throw new BnformerError("config", `need 0 <= k <= n (finite), got k=${k}, n=${n}`, {
+      path: ["counts"],
+    });
+  }
+}
+
+/**
+ * log P(the row's observations | prior): the probability of the observed sequence (no
+ * multinomial coefficient) of one CPT row's counts, its parameters integrated out:
+ *   beta(a) / dirichlet(a):  lgamma(K a) - lgamma(n + K a) + sum_j [lgamma(c_j + a) - lgamma(a)]
+ *   uniform(lo, hi):         log( int_lo^hi p^c1 (1-p)^c0 dp / (hi - lo) ); for lo = hi,
+ *                            the point mass: c1 log lo + c0 log(1 - lo).
+ */
+export function logMarginalLikelihood(prior: CptPrior, counts: ArrayLike<number>): number {
+  const k = counts.length;
+  const n = checkCounts(prior, counts);
+  if (n === 0) return 0;
+  if (prior.kind === "uniform") {
+    const c1 = counts[1]!;
+    checkUniformArgs(c1, n, prior.low, prior.high);
+    const { low, high } = prior;
+    if (low === high) {
+      return (c1 > 0 ? c1 * Math.log(low) : 0) + (n - c1 > 0 ? (n - c1) * Math.log1p(-low) : 0);
+    }
+    return uniformIntegral(c1, n, low, high).logIntegral - Math.log(high - low);
+  }
+  const a = checkAlpha(prior);
+  let sum = logGamma(k * a) - logGamma(n + k * a);
+  for (let j = 0; j < k; j++) if (counts[j]! > 0) sum += logGamma(counts[j]! + a) - logGamma(a);
+  return sum;
+}
+
+/** Lanczos coefficients (g = 7, 9 terms): about 15 significant digits for x > 0. */
+const LANCZOS_G = 7;
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+  1.5056327351493116e-7,
+];
+
+/** log Gamma(x) for x > 0 (Lanczos; x < 0.5 through Gamma(x) = Gamma(x + 1) / x). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return logGamma(x + 1) - Math.log(x);
+  const z = x - 1;
+  let s = LANCZOS[0]!;
+  for (let i = 1; i < LANCZOS.length; i++) s += LANCZOS[i]! / (z + i);
+  const t = z + LANCZOS_G + 0.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(s);
 }
 
 /** The point between `outside` (below cut) and `inside` (above cut) where logf = cut. */

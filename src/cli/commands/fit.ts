@@ -2,8 +2,9 @@
 import type { Command } from "../command.ts";
 import { str } from "../args.ts";
 import { dataOptions, loadDataArg, loadStructureArg, checkedOutput } from "../shared.ts";
-import { estimatorOptions, estimatorFromArgs } from "../estimator-args.ts";
-import { fitNetwork } from "../../estimate/index.ts";
+import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "../estimator-args.ts";
+import { fitBmaNetwork, fitNetwork } from "../../estimate/index.ts";
+import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "../bma-args.ts";
 import { saveNetwork } from "../../bn/network-file.ts";
 
 export const fit: Command = {
@@ -11,8 +12,9 @@ export const fit: Command = {
     name: "fit",
     summary: "estimate CPTs from data on a structure (the structure file's own CPTs are ignored)",
     usage:
-      "bnformer fit --structure NET --data rows.csv --estimator mle|dirichlet|bdeu|k2|naive|marginal " +
-      "[--alpha A] [--ess E] [--unseen uniform|marginal|error] --out fitted.bif|fitted.json",
+      "bnformer fit --structure NET --data rows.csv --estimator mle|dirichlet|bdeu|k2|naive|marginal|bma " +
+      "[--alpha A] [--ess E] [--unseen uniform|marginal|error] [--edge-prob P --max-parents K] " +
+      "--out fitted.bif|fitted.json",
     options: {
       structure: {
         kind: "string",
@@ -33,6 +35,8 @@ export const fit: Command = {
         help: "fitted network (.bif or .json)",
       },
       ...estimatorOptions,
+      estimator: { ...estimatorOptions.estimator!, choices: [...ESTIMATORS, "bma"] },
+      ...bmaOptions,
       ...dataOptions,
     },
     examples: [
@@ -46,11 +50,15 @@ export const fit: Command = {
     const out = checkedOutput(str(args, "out")!, [structurePath, dataPath]);
     const structure = loadStructureArg(structurePath);
     const data = loadDataArg(dataPath, structure, args);
-    const opts = estimatorFromArgs(args);
-    const net = fitNetwork(structure, data, opts);
+    const name = str(args, "estimator")!;
+    if (name !== "bma") rejectBmaFlags(args, name);
+    const net =
+      name === "bma"
+        ? fitBmaNetwork(structure, data, bmaFromArgs(args, structure))
+        : fitNetwork(structure, data, estimatorFromArgs(args));
     saveNetwork(out, net);
     io.err(
-      `fitted ${net.variables.length} CPTs from ${data.rows} rows with ${opts.estimator}; wrote ${out}\n`,
+      `fitted ${net.variables.length} CPTs from ${data.rows} rows with ${name}; wrote ${out}\n`,
     );
     return 0;
   },

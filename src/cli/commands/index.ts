@@ -5,6 +5,7 @@ import { sample } from "./sample.ts";
 import { fit } from "./fit.ts";
 import { generate } from "./generate.ts";
 import { predict } from "./predict.ts";
+import { structure } from "./structure.ts";
 import { construct } from "./construct.ts";
 import { convert } from "./convert.ts";
 import { demo } from "./demo.ts";
@@ -20,6 +21,7 @@ export const commands: readonly Command[] = [
   fit,
   generate,
   predict,
+  structure,
   construct,
   explain,
   train,
