@@ -8,6 +8,9 @@
  *   p ~ U(pMin, pMax) once per call, then each pair i < j gets the edge i -> j with
  *   probability p; afterwards every node with no parent and no child gets one edge to or
  *   from a uniformly chosen other node, directed from the lower to the higher index.
+ * - `modularRandomDag(rng, opts)`: the modular structure prior of docs/estimators.md (BMA):
+ *   a size and per-node cardinalities drawn from ranges, then each node's parent set among
+ *   the earlier nodes drawn exactly from P(S) ∝ p^|S| (1-p)^(j-|S|) restricted to |S| <= K.
  * - `sachsGraph(edgeCsvText)`: the 11 Sachs proteins (states LOW/AVG/HIGH) with the edges
  *   of a `"from","to"` edge list. The listed protein order (SACHS_PROTEINS) is not
  *   topological (PKC -> Raf), so variables are re-ordered by the stable topological sort of
@@ -140,6 +143,120 @@ export function randomDag(rng: Rng, n: number, opts: RandomDagOptions): Structur
   return {
     name: `random${n}`,
     variables: Array.from({ length: n }, (_, i) => ({ name: `X${i}`, states: stateNames })),
+    parents,
+  };
+}
+
+/** An inclusive integer range. */
+export interface IntRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Options of `modularRandomDag`. */
+export interface ModularDagOptions {
+  /** Number of nodes, drawn uniformly from the range (at least 1). */
+  readonly nodes: IntRange;
+  /** States of each node, drawn uniformly per node from the range (2..254). */
+  readonly states: IntRange;
+  /** Probability that an earlier node is a parent, before the in-degree limit. */
+  readonly edgeProb: number;
+  /** In-degree limit K: parent sets larger than K have prior probability 0. */
+  readonly maxParents: number;
+}
+
+function checkRange(name: string, r: IntRange, lo: number, hi: number): void {
+  if (!(
+    Number.isInteger(r.min) &&
+    Number.isInteger(r.max) &&
+    lo <= r.min &&
+    r.min <= r.max &&
+    r.max <= hi
+  )) {
+    throw new BnformerError(
+      "config",
+      `modularRandomDag: ${name} must be integers with ${lo} <= min <= max <= ${hi}, got ${r.min}..${r.max}`,
+    );
+  }
+}
+
+/**
+ * Parent set of a node with `earlier` candidate parents under the modular prior conditioned
+ * on |S| <= K: the size s is drawn with weight C(j, s) p^s (1-p)^(j-s), s <= K, then a
+ * uniform s-subset (partial Fisher-Yates), returned sorted. This is exactly the prior that
+ * the BMA estimator averages over, so the two agree on what "unknown structure" means.
+ */
+export function sampleModularParentSet(
+  rng: Rng,
+  earlier: number,
+  edgeProb: number,
+  maxParents: number,
+): number[] {
+  const top = Math.min(earlier, maxParents);
+  const logw: number[] = [];
+  for (let s = 0; s <= top; s++) {
+    logw.push(
+      logChoose(earlier, s) +
+        (s > 0 ? s * Math.log(edgeProb) : 0) +
+        (earlier - s > 0 ? (earlier - s) * Math.log1p(-edgeProb) : 0),
+    );
+  }
+  const peak = Math.max(...logw);
+  const w = logw.map((x) => (Number.isFinite(x) ? Math.exp(x - peak) : 0));
+  let u = rng.next() * w.reduce((a, b) => a + b, 0);
+  let size = 0;
+  for (; size < top; size++) {
+    u -= w[size]!;
+    if (u < 0) break;
+  }
+  const pool = Array.from({ length: earlier }, (_, i) => i);
+  for (let i = 0; i < size; i++) {
+    const k = i + rng.nextInt(earlier - i);
+    [pool[i], pool[k]] = [pool[k]!, pool[i]!];
+  }
+  return pool.slice(0, size).sort((a, b) => a - b);
+}
+
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 0; i < k; i++) s += Math.log(n - i) - Math.log(i + 1);
+  return s;
+}
+
+/**
+ * A random structure from the modular prior: nodes X0..X(M-1) in topological order, M drawn
+ * from `nodes`, then per node its cardinality from `states`, then per node j its parent set
+ * (`sampleModularParentSet`). Draws happen in that order, so a seed fixes the structure.
+ */
+export function modularRandomDag(rng: Rng, opts: ModularDagOptions): Structure {
+  checkRange("nodes", opts.nodes, 1, 10_000);
+  checkRange("states", opts.states, 2, 254);
+  if (!(opts.edgeProb >= 0 && opts.edgeProb <= 1)) {
+    throw new BnformerError(
+      "config",
+      `modularRandomDag: edgeProb must be in [0, 1], got ${opts.edgeProb}`,
+    );
+  }
+  if (!(Number.isInteger(opts.maxParents) && opts.maxParents >= 0)) {
+    throw new BnformerError(
+      "config",
+      `modularRandomDag: maxParents must be an integer >= 0, got ${opts.maxParents}`,
+    );
+  }
+  const m = opts.nodes.min + rng.nextInt(opts.nodes.max - opts.nodes.min + 1);
+  const cards = Array.from(
+    { length: m },
+    () => opts.states.min + rng.nextInt(opts.states.max - opts.states.min + 1),
+  );
+  const parents = cards.map((_, j) =>
+    sampleModularParentSet(rng, j, opts.edgeProb, opts.maxParents),
+  );
+  return {
+    name: `modular${m}`,
+    variables: cards.map((k, i) => ({
+      name: `X${i}`,
+      states: Array.from({ length: k }, (_, s) => String(s)),
+    })),
     parents,
   };
 }

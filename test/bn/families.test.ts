@@ -8,6 +8,8 @@ import {
   PAPER_GRAPH_NAMES,
   paperGraph,
   randomDag,
+  modularRandomDag,
+  sampleModularParentSet,
   sachsGraph,
   SACHS_PROTEINS,
 } from "../../src/bn/families.ts";
@@ -163,4 +165,70 @@ test("sachsGraph names an unknown protein at its line and column, and rejects cy
     /cycle: (Raf -> Mek -> Raf|Mek -> Raf -> Mek)/,
   );
   assert.throws(() => sachsGraph("from,to\nRaf,Mek\nRaf,Mek\n"), /edge Raf -> Mek is listed twice/);
+});
+
+test("modular parent sets follow P(S) ∝ p^|S| (1-p)^(j-|S|) on |S| <= K, checked subset by subset", () => {
+  const rng = createRng(17);
+  const j = 4;
+  const p = 0.35;
+  const k = 2;
+  const draws = 40_000;
+  const seen = new Map<string, number>();
+  for (let t = 0; t < draws; t++) {
+    const s = sampleModularParentSet(rng, j, p, k).join(",");
+    seen.set(s, (seen.get(s) ?? 0) + 1);
+  }
+  // Exact probabilities by enumerating all 2^j subsets by hand (not with the module's weights).
+  const allowed: [string, number][] = [];
+  for (let mask = 0; mask < 1 << j; mask++) {
+    const members = [0, 1, 2, 3].filter((i) => mask & (1 << i));
+    if (members.length > k) continue;
+    allowed.push([members.join(","), p ** members.length * (1 - p) ** (j - members.length)]);
+  }
+  const z = allowed.reduce((a, [, w]) => a + w, 0);
+  assert.equal(allowed.length, 11); // 1 + 4 + 6
+  assert.deepEqual([...seen.keys()].sort(), allowed.map(([s]) => s).sort());
+  for (const [s, w] of allowed) {
+    const q = w / z;
+    const sd = Math.sqrt((q * (1 - q)) / draws);
+    assert.ok(
+      Math.abs(seen.get(s)! / draws - q) < 4.5 * sd,
+      `subset {${s}}: ${seen.get(s)! / draws} vs ${q}`,
+    );
+  }
+});
+
+test("modularRandomDag draws sizes and cardinalities in range, respects K, and is seeded", () => {
+  const opts = {
+    nodes: { min: 3, max: 12 },
+    states: { min: 2, max: 4 },
+    edgeProb: 0.5,
+    maxParents: 3,
+  };
+  const sizes = new Set<number>();
+  const cards = new Set<number>();
+  for (let seed = 0; seed < 200; seed++) {
+    const g = modularRandomDag(createRng(seed), opts);
+    validateStructure(g);
+    sizes.add(g.variables.length);
+    g.variables.forEach((v) => cards.add(v.states.length));
+    g.parents.forEach((ps, i) => {
+      assert.ok(ps.length <= 3);
+      ps.forEach((q) => assert.ok(q < i));
+    });
+  }
+  assert.deepEqual(
+    [...sizes].sort((a, b) => a - b),
+    [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  );
+  assert.deepEqual([...cards].sort(), [2, 3, 4]);
+  assert.deepEqual(modularRandomDag(createRng(5), opts), modularRandomDag(createRng(5), opts));
+  assert.throws(
+    () => modularRandomDag(createRng(1), { ...opts, states: { min: 1, max: 3 } }),
+    /states/,
+  );
+  assert.throws(() => modularRandomDag(createRng(1), { ...opts, edgeProb: 1.5 }), /edgeProb/);
+  // p = 1 with K = 2: every node j >= 2 has exactly two parents.
+  const full = modularRandomDag(createRng(3), { ...opts, edgeProb: 1, maxParents: 2 });
+  full.parents.forEach((ps, i) => assert.equal(ps.length, Math.min(i, 2)));
 });
