@@ -4,6 +4,10 @@
  * - uniform {low, high}: binary variables only; P(X = state 1 | cfg) ~ U(low, high).
  * - beta {alpha}: binary variables only; P(X = state 1 | cfg) ~ Beta(alpha, alpha).
  * - dirichlet {alpha}: any cardinality k; each row ~ Dirichlet(alpha, ..., alpha).
+ * - dirichlet-mixture {alphas, weights}: any cardinality; each row first draws its own
+ *   concentration alpha_l with probability weights[l], then ~ Dirichlet(alpha_l, ..., alpha_l).
+ *   Small alphas give near-deterministic rows (asia's `either`), large ones flat rows, the
+ *   middle skewed rows; the posterior mean stays exact (a finite mixture, posterior.ts).
  * Every CPT row is drawn independently, variables in index order, rows in configuration
  * order. `sampleCptBatch` draws S CPT sets into per-variable typed arrays [S, configs,
  * states]; set s comes from `rng.fork(s)`, so it is the same whatever S is, and equals
@@ -14,16 +18,27 @@ import type { Network, Structure } from "./network.ts";
 import { cardinalities } from "./network.ts";
 import { parentConfigCount } from "./cpt.ts";
 import type { Rng } from "./rng.ts";
-import { sampleBeta, sampleDirichletInto } from "./rng.ts";
+import { sampleBeta, sampleCategorical, sampleDirichletInto } from "./rng.ts";
 
 /** A prior over CPT rows. */
 export type CptPrior =
   | { kind: "uniform"; low: number; high: number }
   | { kind: "beta"; alpha: number }
-  | { kind: "dirichlet"; alpha: number };
+  | { kind: "dirichlet"; alpha: number }
+  | { kind: "dirichlet-mixture"; alphas: readonly number[]; weights: readonly number[] };
 
 /** The later authors' code default for binary networks: P(X=1|cfg) ~ U(0.1, 0.9). */
 export const DEFAULT_BINARY_PRIOR: CptPrior = { kind: "uniform", low: 0.1, high: 0.9 };
+
+/**
+ * A prior broad enough for real networks: per row a concentration from 0.1 (near-deterministic)
+ * to 10 (nearly flat), equally likely. The training prior of the network-agnostic models.
+ */
+export const BROAD_PRIOR: CptPrior = {
+  kind: "dirichlet-mixture",
+  alphas: [0.1, 0.3, 1, 3, 10],
+  weights: [0.2, 0.2, 0.2, 0.2, 0.2],
+};
 
 /** Throws a "config" error unless `prior` has valid parameters and fits every variable. */
 export function validatePrior(structure: Structure, prior: CptPrior): void {
@@ -42,12 +57,26 @@ export function validatePrior(structure: Structure, prior: CptPrior): void {
         bad(`${prior.kind} prior needs a finite alpha > 0, got ${prior.alpha}`);
       }
       break;
+    case "dirichlet-mixture": {
+      const { alphas, weights } = prior;
+      if (!Array.isArray(alphas) || alphas.length === 0 || alphas.length !== weights?.length) {
+        bad(`dirichlet-mixture needs as many weights as alphas (at least one each)`);
+      }
+      if (!alphas.every((a) => a > 0 && Number.isFinite(a))) {
+        bad(`dirichlet-mixture alphas must be finite and > 0, got ${alphas.join(", ")}`);
+      }
+      const total = weights.reduce((a, w) => a + w, 0);
+      if (!weights.every((w) => w >= 0 && Number.isFinite(w)) || !(Math.abs(total - 1) < 1e-9)) {
+        bad(`dirichlet-mixture weights must be >= 0 and sum to 1, got ${weights.join(", ")}`);
+      }
+      break;
+    }
     default:
       bad(
-        `unknown prior kind "${(prior as { kind: string }).kind}"; expected uniform, beta or dirichlet`,
+        `unknown prior kind "${(prior as { kind: string }).kind}"; expected uniform, beta, dirichlet or dirichlet-mixture`,
       );
   }
-  if (prior.kind === "dirichlet") return;
+  if (prior.kind === "dirichlet" || prior.kind === "dirichlet-mixture") return;
   for (const v of structure.variables) {
     if (v.states.length === 2) continue;
     throw new BnformerError(
@@ -73,15 +102,23 @@ function fillSet(
     const rows = parentConfigCount(structure, v);
     const cpt = out[v]!;
     const alpha = prior.kind === "dirichlet" ? new Float64Array(k).fill(prior.alpha) : null;
+    const mixture =
+      prior.kind === "dirichlet-mixture"
+        ? prior.alphas.map((a) => new Float64Array(k).fill(a))
+        : null;
     for (let r = 0, o = s * rows * k; r < rows; r++, o += k) {
       if (alpha !== null) {
         sampleDirichletInto(rng, alpha, cpt, o);
         continue;
       }
-      const p1 =
-        prior.kind === "uniform"
-          ? prior.low + (prior.high - prior.low) * rng.next()
-          : sampleBeta(rng, prior.alpha, prior.alpha);
+      if (mixture !== null && prior.kind === "dirichlet-mixture") {
+        sampleDirichletInto(rng, mixture[sampleCategorical(rng, prior.weights)]!, cpt, o);
+        continue;
+      }
+      let p1: number;
+      if (prior.kind === "uniform") p1 = prior.low + (prior.high - prior.low) * rng.next();
+      else if (prior.kind === "beta") p1 = sampleBeta(rng, prior.alpha, prior.alpha);
+      else throw new Error(`unreachable: ${prior.kind} rows are drawn above`);
       cpt[o] = 1 - p1;
       cpt[o + 1] = p1;
     }
