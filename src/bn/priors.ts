@@ -40,6 +40,21 @@ export const BROAD_PRIOR: CptPrior = {
   weights: [0.2, 0.2, 0.2, 0.2, 0.2],
 };
 
+/** The prior in one line: "uniform(0.1, 0.9)", "dirichlet(1)", "dirichlet-mixture(0.1: 0.2, 10: 0.8)". */
+export function priorLabel(prior: CptPrior): string {
+  switch (prior.kind) {
+    case "uniform":
+      return `uniform(${prior.low}, ${prior.high})`;
+    case "dirichlet-mixture":
+      return `dirichlet-mixture(${prior.alphas.map((a, l) => `${a}: ${prior.weights[l]}`).join(", ")})`;
+    default:
+      return `${prior.kind}(${prior.alpha})`;
+  }
+}
+
+/** The priors that one alpha, or low and high, describe (the CLI's --prior choices). */
+export type SimplePriorKind = Exclude<CptPrior["kind"], "dirichlet-mixture">;
+
 /** Throws a "config" error unless `prior` has valid parameters and fits every variable. */
 export function validatePrior(structure: Structure, prior: CptPrior): void {
   const bad = (msg: string): never => {

@@ -8,7 +8,7 @@ import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
-import type { CptPrior } from "../bn/priors.ts";
+import type { CptPrior, SimplePriorKind } from "../bn/priors.ts";
 import { DEFAULT_BINARY_PRIOR } from "../bn/priors.ts";
 import type { BmaOptions } from "../estimate/index.ts";
 import { DEFAULT_ALPHA, DEFAULT_EDGE_PROB, defaultBmaPrior } from "../estimate/index.ts";
@@ -71,7 +71,7 @@ export function bmaFromArgs(args: Parsed, structure: Structure): BmaOptions {
 }
 
 function priorFromArgs(args: Parsed, structure: Structure): CptPrior {
-  const kind = (str(args, "prior") ?? defaultBmaPrior(structure).kind) as CptPrior["kind"];
+  const kind = (str(args, "prior") ?? defaultBmaPrior(structure).kind) as SimplePriorKind;
   const given = (flag: string) => num(args, flag) !== undefined;
   const stray = kind === "uniform" ? ["alpha"] : ["low", "high"];
   for (const flag of stray) {

@@ -1,7 +1,7 @@
 /** Flags and loading steps that several commands share: one definition each. */
 import type { OptionDef, Parsed } from "./args.ts";
 import { flag, num, str } from "./args.ts";
-import type { CptPrior } from "../bn/priors.ts";
+import type { CptPrior, SimplePriorKind } from "../bn/priors.ts";
 import type { Network, Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { loadNetwork, loadStructure } from "../bn/network-file.ts";
@@ -43,7 +43,7 @@ export const priorParameterOptions: Record<string, OptionDef> = {
 };
 
 /** The prior of `kind` with the parameters of `priorParameterOptions`. */
-export function priorFromFlags(kind: CptPrior["kind"], args: Parsed): CptPrior {
+export function priorFromFlags(kind: SimplePriorKind, args: Parsed): CptPrior {
   if (kind === "uniform") return { kind, low: num(args, "low")!, high: num(args, "high")! };
   return { kind, alpha: num(args, "alpha")! };
 }

@@ -7,6 +7,9 @@
  *   uniform(lo, hi) on P(X=1) (binary):
  *     P(X=1) = int_lo^hi p^(c1+1) (1-p)^(c0) dp / int_lo^hi p^(c1) (1-p)^(c0) dp,
  *   computed in log space (see uniformPosteriorMean); n = 0 gives (lo + hi) / 2.
+ *   dirichlet-mixture(alphas, weights): the components' means (c_j + a_l) / (n + K a_l),
+ *     averaged with the posterior component weights w_l ML_l(c) / sum_m w_m ML_m(c), where
+ *     ML_l is the Dirichlet(a_l) marginal likelihood of the row's counts: exact.
  * logMarginalLikelihood gives the matching evidence of a row (BMA weighs parent sets by it).
  */
 import { BnformerError } from "../errors.ts";
@@ -27,9 +30,38 @@ export function posteriorMean(
     out[offset + 1] = p1;
     return out;
   }
+  if (prior.kind === "dirichlet-mixture") {
+    const post = mixturePosteriorWeights(prior, counts, n);
+    for (let j = 0; j < k; j++) {
+      let pj = 0;
+      for (let l = 0; l < post.length; l++) {
+        const a = prior.alphas[l]!;
+        pj += (post[l]! * (counts[j]! + a)) / (n + k * a);
+      }
+      out[offset + j] = pj;
+    }
+    return out;
+  }
   const a = checkAlpha(prior);
   for (let j = 0; j < k; j++) out[offset + j] = (counts[j]! + a) / (n + k * a);
   return out;
+}
+
+/** P(component l | counts) of a dirichlet-mixture prior, from log weights + log evidence. */
+export function mixturePosteriorWeights(
+  prior: CptPrior & { kind: "dirichlet-mixture" },
+  counts: ArrayLike<number>,
+  n: number,
+): Float64Array {
+  const logw = prior.alphas.map(
+    (a, l) => Math.log(prior.weights[l]!) + dirichletLogEvidence(a, counts, n),
+  );
+  const peak = Math.max(...logw);
+  const post = Float64Array.from(logw, (x) => Math.exp(x - peak));
+  let z = 0;
+  for (const x of post) z += x;
+  for (let l = 0; l < post.length; l++) post[l]! /= z;
+  return post;
 }
 
 /** n = the sum of `counts`; throws unless they are finite, >= 0 and fit the prior's kind. */
@@ -45,7 +77,7 @@ function checkCounts(prior: CptPrior, counts: ArrayLike<number>): number {
     }
     n += c;
   }
-  if (prior.kind !== "dirichlet" && k !== 2) {
+  if (prior.kind !== "dirichlet" && prior.kind !== "dirichlet-mixture" && k !== 2) {
     throw new BnformerError(
       "config",
       `the ${prior.kind} prior is for binary variables; got ${k} states (use a dirichlet prior)`,
@@ -140,11 +172,11 @@ function checkUniformArgs(k: number, n: number, low: number, high: number): void
  * log P(the row's observations | prior): the probability of the observed sequence (no
  * multinomial coefficient) of one CPT row's counts, its parameters integrated out:
  *   beta(a) / dirichlet(a):  lgamma(K a) - lgamma(n + K a) + sum_j [lgamma(c_j + a) - lgamma(a)]
+ *   dirichlet-mixture:       log sum_l w_l exp(the dirichlet(a_l) term above)
  *   uniform(lo, hi):         log( int_lo^hi p^c1 (1-p)^c0 dp / (hi - lo) ); for lo = hi,
  *                            the point mass: c1 log lo + c0 log(1 - lo).
  */
 export function logMarginalLikelihood(prior: CptPrior, counts: ArrayLike<number>): number {
-  const k = counts.length;
   const n = checkCounts(prior, counts);
   if (n === 0) return 0;
   if (prior.kind === "uniform") {
@@ -156,7 +188,19 @@ export function logMarginalLikelihood(prior: CptPrior, counts: ArrayLike<number>
     }
     return uniformIntegral(c1, n, low, high).logIntegral - Math.log(high - low);
   }
-  const a = checkAlpha(prior);
+  if (prior.kind === "dirichlet-mixture") {
+    const terms = prior.alphas.map(
+      (a, l) => Math.log(prior.weights[l]!) + dirichletLogEvidence(a, counts, n),
+    );
+    const peak = Math.max(...terms);
+    return peak + Math.log(terms.reduce((z, t) => z + Math.exp(t - peak), 0));
+  }
+  return dirichletLogEvidence(checkAlpha(prior), counts, n);
+}
+
+/** lgamma(K a) - lgamma(n + K a) + sum_j [lgamma(c_j + a) - lgamma(a)]. */
+function dirichletLogEvidence(a: number, counts: ArrayLike<number>, n: number): number {
+  const k = counts.length;
   let sum = logGamma(k * a) - logGamma(n + k * a);
   for (let j = 0; j < k; j++) if (counts[j]! > 0) sum += logGamma(counts[j]! + a) - logGamma(a);
   return sum;

@@ -11,6 +11,7 @@
 import { BnformerError } from "../errors.ts";
 import { edgeCount } from "../bn/network.ts";
 import type { CptPrior } from "../bn/priors.ts";
+import { priorLabel } from "../bn/priors.ts";
 import type { EvalResult } from "./protocol.ts";
 import { NODE_MEAN } from "./protocol.ts";
 import type { RatioSummary, TvSummary } from "./summary.ts";
@@ -63,9 +64,7 @@ export function renderReport(sections: readonly ReportSection[], opts: ReportOpt
 
 /** "uniform(0.1, 0.9)", "beta(0.5)", "dirichlet(1)". */
 export function describePrior(prior: CptPrior): string {
-  return prior.kind === "uniform"
-    ? `uniform(${prior.low}, ${prior.high}) on P(X=1 | parents)`
-    : `${prior.kind}(${prior.alpha}) per CPT row`;
+  return priorLabel(prior) + (prior.kind === "uniform" ? " on P(X=1 | parents)" : " per CPT row");
 }
 
 function renderSection(section: ReportSection, opts: ReportOptions): string[] {

@@ -77,6 +77,11 @@ const priorSchema = variant("kind", {
   uniform: object({ kind: literal("uniform"), low: probability, high: probability }),
   beta: object({ kind: literal("beta"), alpha: concentration }),
   dirichlet: object({ kind: literal("dirichlet"), alpha: concentration }),
+  "dirichlet-mixture": object({
+    kind: literal("dirichlet-mixture"),
+    alphas: array(concentration, { minLength: 1 }),
+    weights: array(probability, { minLength: 1 }),
+  }),
 });
 
 const taskConfigSchema: Schema<TaskConfig> = object({

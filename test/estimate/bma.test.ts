@@ -25,6 +25,9 @@ import { naiveConditioning } from "../../src/estimate/options.ts";
 import { decodeParentConfig } from "../../src/bn/cpt.ts";
 import { maxAbsDiff, randomNetwork, sampleData, withMissing } from "./fixtures.ts";
 
+/** The priors these brute-force helpers integrate by hand (one alpha, or an interval). */
+type SimplePrior = Exclude<CptPrior, { kind: "dirichlet-mixture" }>;
+
 /** Brute force and BMA agree to this (different quadratures / summation orders). */
 const AGREEMENT = 1e-9;
 /** Identities that only floating-point rounding separates. */
@@ -102,7 +105,13 @@ function countsBy(d: Dataset, v: number, parents: number[], k: number): Map<stri
 }
 
 /** log P(column v | parents) under `prior`: Dirichlet by the sequential chain rule. */
-function bruteLogMl(d: Dataset, v: number, parents: number[], k: number, prior: CptPrior): number {
+function bruteLogMl(
+  d: Dataset,
+  v: number,
+  parents: number[],
+  k: number,
+  prior: SimplePrior,
+): number {
   if (prior.kind === "uniform") {
     let sum = 0;
     for (const c of countsBy(d, v, parents, k).values()) {
@@ -131,7 +140,7 @@ function brutePredict(
   v: number,
   parents: number[],
   k: number,
-  prior: CptPrior,
+  prior: SimplePrior,
   query: number[],
 ): number[] {
   const c = countsBy(d, v, parents, k).get(parents.map((u) => query[u]!).join(",")) ?? [];
@@ -153,7 +162,7 @@ function brutePredict(
 function bruteForce(
   s: Structure,
   d: Dataset,
-  prior: CptPrior,
+  prior: SimplePrior,
   p: number,
   maxParents: number,
   target: number,
@@ -196,7 +205,7 @@ function bruteForce(
 
 // ---- the tests ----
 
-const CASES: { name: string; cards: number[]; truth: number[][]; prior: CptPrior }[] = [
+const CASES: { name: string; cards: number[]; truth: number[][]; prior: SimplePrior }[] = [
   {
     name: "binary, uniform(0.1, 0.9)",
     cards: [2, 2, 2],

@@ -1,6 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { posteriorMean, uniformPosteriorMean } from "../../src/estimate/posterior.ts";
+import {
+  logGamma,
+  logMarginalLikelihood,
+  posteriorMean,
+  uniformPosteriorMean,
+} from "../../src/estimate/posterior.ts";
+import type { CptPrior } from "../../src/bn/priors.ts";
+import { sampleCptBatch, validatePrior } from "../../src/bn/priors.ts";
+import { createRng } from "../../src/bn/rng.ts";
 
 /** Formula results: only floating-point rounding separates them from the closed form. */
 const ROUNDING = 1e-12;
@@ -116,4 +124,79 @@ test("a degenerate uniform prior U(a, a) is a point mass: the posterior mean is 
   ] as const) {
     assert.equal(uniformPosteriorMean(k, n, 0.8, 0.8), 0.8);
   }
+});
+
+const MIXTURE: CptPrior = {
+  kind: "dirichlet-mixture",
+  alphas: [1, 3, 10],
+  weights: [0.5, 0.3, 0.2],
+};
+
+test("dirichlet-mixture: the posterior mean matches a Simpson integral over the mixture of betas", () => {
+  const betaPdfLog = (p: number, a: number) =>
+    logGamma(2 * a) - 2 * logGamma(a) + (a - 1) * (Math.log(p) + Math.log1p(-p));
+  for (const [k, n] of [
+    [0, 0],
+    [3, 4],
+    [17, 20],
+    [40, 100],
+    [990, 1000],
+  ] as const) {
+    let z = 0;
+    let m = 0;
+    const steps = 200_000;
+    for (let i = 1; i < steps; i++) {
+      const p = i / steps;
+      const prior =
+        0.5 * Math.exp(betaPdfLog(p, 1)) +
+        0.3 * Math.exp(betaPdfLog(p, 3)) +
+        0.2 * Math.exp(betaPdfLog(p, 10));
+      const w =
+        (i % 2 === 0 ? 2 : 4) * prior * Math.exp(k * Math.log(p) + (n - k) * Math.log1p(-p));
+      z += w;
+      m += w * p;
+    }
+    const got = posteriorMean(MIXTURE, [n - k, k]);
+    assert.ok(Math.abs(got[1]! - m / z) < 1e-7, `k=${k}, n=${n}: ${got[1]} vs ${m / z}`);
+  }
+});
+
+test("dirichlet-mixture: mean and evidence agree through the chain rule, also for 4 states", () => {
+  // log ML(c) = sum_t log P(x_t | x_<t), with P(. | x_<t) the posterior mean after t rows.
+  const prior: CptPrior = {
+    kind: "dirichlet-mixture",
+    alphas: [0.1, 1, 10],
+    weights: [0.3, 0.3, 0.4],
+  };
+  const xs = [0, 0, 3, 0, 1, 0, 0, 0, 2, 0, 0, 3, 0, 0, 0];
+  const c = [0, 0, 0, 0];
+  let chain = 0;
+  for (const x of xs) {
+    chain += Math.log(posteriorMean(prior, c)[x]!);
+    c[x]!++;
+  }
+  assert.ok(Math.abs(logMarginalLikelihood(prior, c) - chain) < 1e-10);
+  // One component is that Dirichlet.
+  const one: CptPrior = { kind: "dirichlet-mixture", alphas: [0.7], weights: [1] };
+  assert.deepEqual(
+    [...posteriorMean(one, c)],
+    [...posteriorMean({ kind: "dirichlet", alpha: 0.7 }, c)],
+  );
+});
+
+test("dirichlet-mixture rows are drawn per row from their component: E[p(1-p)] of a binary row", () => {
+  const prior: CptPrior = { kind: "dirichlet-mixture", alphas: [0.1, 10], weights: [0.5, 0.5] };
+  const structure = { name: "one", variables: [{ name: "X", states: ["0", "1"] }], parents: [[]] };
+  const batch = sampleCptBatch(createRng(4), structure, prior, 20_000);
+  const v = Array.from(
+    { length: 20_000 },
+    (_, s) => batch.cpts[0]![2 * s]! * batch.cpts[0]![2 * s + 1]!,
+  );
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1) / v.length);
+  // E[p(1-p)] under Beta(a, a) is a / (2 (2a + 1)): 0.1/2.4 and 10/42, averaged.
+  const expected = 0.5 * (0.1 / 2.4) + 0.5 * (10 / 42);
+  assert.ok(Math.abs(mean - expected) < 4 * sd, `${mean} vs ${expected} (sd ${sd})`);
+  assert.throws(() => validatePrior(structure, { ...prior, weights: [0.5, 0.6] }), /sum to 1/);
+  assert.throws(() => validatePrior(structure, { ...prior, alphas: [0.1, -1] }), /alphas/);
 });

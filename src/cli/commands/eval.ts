@@ -13,7 +13,7 @@ import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shar
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
-import type { CptPrior } from "../../bn/priors.ts";
+import type { CptPrior, SimplePriorKind } from "../../bn/priors.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
 import { paperGraph } from "../../bn/families.ts";
 import type { UnseenPolicy } from "../../estimate/policy.ts";
@@ -187,7 +187,7 @@ function evalStructure(args: Parsed, first: TrainedModel): Structure {
 function evalPrior(args: Parsed, first: TrainedModel): CptPrior {
   const kind = str(args, "prior")!;
   if (kind === "train") return first.config.task.prior;
-  return priorFromFlags(kind as CptPrior["kind"], args);
+  return priorFromFlags(kind as SimplePriorKind, args);
 }
 
 /** "1,10,100" as increasing integers (the protocol validates them). */

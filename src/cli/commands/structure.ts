@@ -10,7 +10,7 @@ import {
 } from "../shared.ts";
 import { bmaAlphaOption, bmaFromArgs, bmaOptions } from "../bma-args.ts";
 import { edgePosteriors } from "../../estimate/index.ts";
-import type { CptPrior } from "../../bn/priors.ts";
+import { priorLabel } from "../../bn/priors.ts";
 
 export const structure: Command = {
   def: {
@@ -62,7 +62,7 @@ export const structure: Command = {
     }
     io.out(
       `P(edge | ${context.rows} rows) by bma: edge prob ${opts.edgeProb}, ` +
-        `max parents ${maxParents ?? "unlimited"}, CPT prior ${describePrior(opts.prior!)}\n`,
+        `max parents ${maxParents ?? "unlimited"}, CPT prior ${priorLabel(opts.prior!)}\n`,
     );
     io.out(
       formatTable(
@@ -73,9 +73,3 @@ export const structure: Command = {
     return 0;
   },
 };
-
-function describePrior(prior: CptPrior): string {
-  return prior.kind === "uniform"
-    ? `uniform(${prior.low}, ${prior.high})`
-    : `${prior.kind}(${prior.alpha})`;
-}

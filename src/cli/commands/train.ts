@@ -12,7 +12,7 @@ import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shar
 import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
-import type { CptPrior } from "../../bn/priors.ts";
+import type { CptPrior, SimplePriorKind } from "../../bn/priors.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
 import { PAPER_GRAPH_NAMES, paperGraph, sachsGraph } from "../../bn/families.ts";
 import { defaultTrainConfig } from "../../train/config.ts";
@@ -298,5 +298,5 @@ function taskStructures(args: Parsed): Pick<TaskConfig, "kind" | "structures" | 
 function priorFromArgs(args: Parsed): CptPrior {
   const kind =
     str(args, "prior") ?? (str(args, "task") === "categorical" ? "dirichlet" : "uniform");
-  return priorFromFlags(kind as CptPrior["kind"], args);
+  return priorFromFlags(kind as SimplePriorKind, args);
 }
