@@ -14,6 +14,7 @@
  * - numpy, full: the vectorised forward pass over all T tokens (all maps), float64;
  * - numpy, cached: the context alone, then each query against the context and itself;
  * - counting MLE: estimateConditional once per query.
+ * numpy runs with one BLAS thread (OPENBLAS_NUM_THREADS=1), as the TS side has one thread.
  * Ratios compare like with like: full pass with full pass and cached with cached (median
  * with median, minimum with minimum; numpy runs its warm-up run too, then `repeats` runs),
  * and each side's best formulation with the other's. Outputs are compared before anything
@@ -137,7 +138,9 @@ const py = spawnSync(
     "--repeat",
     String(repeats + 1),
   ],
-  { encoding: "utf8" },
+  // One BLAS thread, like the TS side: on this shared 2-core machine OpenBLAS's default two
+  // threads made the same numpy pass 2-4x slower (measured 2026-12-02, load average 13).
+  { encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" } },
 );
 if (py.status !== 0) throw new Error(`numpy benchmark failed: ${py.stderr}`);
 interface NumpyPass {
@@ -196,7 +199,7 @@ const lines = [
   values.tiny
     ? "Command: `npx tsx bench/construction.ts --tiny` (a smoke run: too small for timing)."
     : `Command: \`npx tsx bench/construction.ts --rows ${rows} --repeats ${repeats}\` (writes this file).`,
-  `Machine: ${cpus().length} x ${cpus()[0]!.model}; Node ${process.version}; numpy ${npVersion} (its BLAS threads at their default);`,
+  `Machine: ${cpus().length} x ${cpus()[0]!.model}; Node ${process.version}; numpy ${npVersion} (one BLAS thread, like the TS side);`,
   `load average when it started ${load0.toFixed(2)} (a shared machine: numbers move with the load).`,
   "",
   `general7 (binary, 7 variables), N = ${N} context rows, ${rows} query rows x 7 targets = ${Q} queries in one pass`,
