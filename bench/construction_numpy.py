@@ -7,6 +7,7 @@ inputs file (inputs.safetensors: "tokens" (T, I), "kinds" (T) and optionally "ex
 against every token, all maps, like the reference executor's full pass; `forward_cached`:
 the context alone, then the queries, like its cached path), and prints one JSON line:
   {"queries": Q, "full": F, "cached": F} with F = {"times": [wall seconds of each run],
+   "cpu": [process CPU seconds of each run],
    "max_abs_diff": max |numpy - expected| (when "expected" is given), "outputs": [...] (--print)}
 
 Usage: python3 bench/construction_numpy.py CHECKPOINT_DIR INPUTS_FILE [--repeat R] [--print]
@@ -155,13 +156,14 @@ def main(argv):
     tokens, kinds = inputs["tokens"], inputs["kinds"].astype(np.int64)
     result = {}
     for name, f in (("full", forward), ("cached", forward_cached)):
-        times = []
+        times, cpu = [], []
         out = None
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = f(spec, W, tokens, kinds)
             times.append(time.perf_counter() - t0)
-        entry = {"times": times}
+            cpu.append(time.process_time() - c0)
+        entry = {"times": times, "cpu": cpu}
         if "expected" in inputs:
             entry["max_abs_diff"] = float(np.abs(out - inputs["expected"]).max())
         if "--print" in argv:
