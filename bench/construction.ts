@@ -7,7 +7,8 @@
  *   npx tsx bench/construction.ts [--rows 100] [--repeats 5] [--out bench/results/construction.md]
  *   npx tsx bench/construction.ts --tiny   (N = 50, 3 query rows, 1 repeat, no file written)
  *
- * Measured (median of the repeats after one warm-up; minimum shown too, the machine is shared):
+ * Measured (median of the repeats after one warm-up; minimum shown too, the machine is shared;
+ * and the median CPU time of the process, which waiting for a shared core does not inflate):
  * - reference, full: forwardReference on the N + Q tokens, every attention map kept (the spec);
  * - reference, no maps: the same with keepAttention false (silent heads skipped, same bits);
  * - reference, cached: prepareContext once + forwardQueries for the Q queries;
@@ -17,7 +18,7 @@
  * numpy runs with one BLAS thread (OPENBLAS_NUM_THREADS=1), as the TS side has one thread.
  * Ratios compare like with like: full pass with full pass and cached with cached (median
  * with median, minimum with minimum; numpy runs its warm-up run too, then `repeats` runs),
- * and each side's best formulation with the other's. Outputs are compared before anything
+ * and each side's best formulation (least CPU time) with the other's. Outputs are compared before anything
  * is printed: both numpy passes vs TS (max |diff|) and the construction vs the MLE (max TV
  * where the MLE is defined).
  */
