@@ -9,7 +9,8 @@ numpy: columns stored contiguously per node, the configuration index built in pl
 cumulative thresholds (K-1 per row, +inf from the last positive state on), roots
 compared by broadcasting without a gather.
 
-Reads a JSON job on stdin (from bench/sampler.ts), prints a JSON result on stdout.
+Reads a JSON job on stdin (from bench/sampler.ts), prints a JSON result on stdout; a job
+with "check" instead samples the CPT sets bench/sampler.ts wrote, for its cross-check.
 Timed: threshold tables + sampling + the final [S, N, M] layout. Not timed: CPT draws.
 """
 
@@ -95,8 +96,29 @@ def blas_info():
         return {"blas": f"unknown ({e})"}
 
 
+def cross_check(job):
+    """Samples check rows from the CPT sets bench/sampler.ts wrote (DIR/I-cpts.bin: each
+    node's [S, C, K] float64 in turn) and writes them to DIR/I-numpy.bin ([S, N, M] uint8)."""
+    c = job["check"]
+    for i, w in enumerate(job["workloads"]):
+        raw = np.fromfile(f"{c['dir']}/{i}-cpts.bin", dtype="<f8")
+        cpts, at = [], 0
+        for ps, k in zip(w["parents"], w["cards"]):
+            configs = int(np.prod([w["cards"][p] for p in ps], dtype=int))
+            size = c["sets"] * configs * k
+            cpts.append(raw[at : at + size].reshape(c["sets"], configs, k))
+            at += size
+        if at != raw.size:
+            raise SystemExit(f"{i}-cpts.bin holds {raw.size} numbers, expected {at}")
+        data = sample(np.random.default_rng(w["seed"]), w, cpts, c["sets"], c["rows"])
+        data.tofile(f"{c['dir']}/{i}-numpy.bin")
+
+
 def main():
     job = json.load(sys.stdin)
+    if "check" in job:
+        cross_check(job)
+        return
     sets, rows, reps = job["sets"], job["rows"], job["reps"]
     results = []
     for w in job["workloads"]:

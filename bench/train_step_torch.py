@@ -10,10 +10,16 @@ linear readout; cross-entropy at the QUERY tokens; global-norm clipping 1.0; Ada
 
 Run: OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/train_step_torch.py --json
 (torch intra-op threads 1, BLAS threads from OPENBLAS_NUM_THREADS; see docs/STACK.md).
+
+--check FILE: instead of timing, load jax-js's initial weights and batch from FILE (a
+safetensors file bench/train-step.ts writes: bnformer's weight names, plus batch.tokens,
+batch.kinds, batch.labels), take two steps and print {"losses": [loss before the first
+update, loss after it]} for bench/train-step.ts to compare with its own.
 """
 import argparse
 import json
 import math
+import struct
 import time
 
 import torch
@@ -36,7 +42,33 @@ p.add_argument(
     action="store_true",
     help="run the last layer on every token (default: only the query rows, as bnformer does)",
 )
+p.add_argument("--check", help="safetensors file with weights and batch from bench/train-step.ts")
 a = p.parse_args()
+
+
+def read_safetensors(path):
+    """Tensors of a safetensors file (F32/F64) as float32 torch tensors, by name."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n].decode("utf8"))
+    dtypes = {"F32": torch.float32, "F64": torch.float64}
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = e["data_offsets"]
+        data = bytearray(raw[8 + n + begin : 8 + n + end])
+        out[name] = torch.frombuffer(data, dtype=dtypes[e["dtype"]]).float().reshape(e["shape"])
+    return out
+
+
+check = read_safetensors(a.check) if a.check else None
+if check is not None:  # the model's size comes from jax-js's weights
+    a.batch, a.length, a.input = check["batch.tokens"].shape
+    a.dmodel, a.output = check["out.w"].shape
+    a.mlp = check["layers.0.mlp.w1"].shape[1]
+    a.layers = len({k.split(".")[1] for k in check if k.startswith("layers.")})
 torch.set_num_threads(a.torch_threads)
 torch.manual_seed(0)
 B, T, I, O, D, H, F = a.batch, a.length, a.input, a.output, a.dmodel, a.heads, a.mlp
@@ -60,6 +92,28 @@ for l in range(a.layers):
     params[f"{l}.ln2"] = ln()
     params[f"{l}.w1"] = lin(D, F)
     params[f"{l}.w2"] = lin(F, D, 0.02 / math.sqrt(2 * a.layers))
+
+
+def bnformer_names(key):
+    """The names of params[key]'s weight and bias in bnformer (src/model/spec.ts)."""
+    if key in ("embed", "out"):
+        return f"{key}.w", f"{key}.b"
+    if key == "lnF":
+        return "lnF.gamma", "lnF.beta"
+    l, n = key.split(".")
+    if n in ("ln1", "ln2"):
+        return f"layers.{l}.{n}.gamma", f"layers.{l}.{n}.beta"
+    if n in ("w1", "w2"):
+        return f"layers.{l}.mlp.{n}", f"layers.{l}.mlp.b{n[1]}"
+    return f"layers.{l}.attn.{n}", f"layers.{l}.attn.b{n[1]}"
+
+
+if check is not None:
+    with torch.no_grad():
+        for key, (w, b) in params.items():
+            wn, bn = bnformer_names(key)
+            w.copy_(check[wn])
+            b.copy_(check[bn])
 flat = [t for v in params.values() for t in v]
 decay = [t for t in flat if t.dim() == 2]
 no_decay = [t for t in flat if t.dim() != 2]
@@ -113,6 +167,11 @@ live = (kinds != 2).float()
 allowed = torch.maximum(live[:, :, None] * ctx[:, None, :], torch.eye(T))
 bias = ((allowed - 1) * 1e9).reshape(B, 1, T, T)
 labels = torch.randint(0, O, (B,), generator=g)
+if check is not None:
+    x = check["batch.tokens"]
+    if not torch.equal(check["batch.kinds"].long(), kinds):
+        raise SystemExit("--check: the batch's token kinds differ from this script's layout")
+    labels = check["batch.labels"].long()
 query = kinds.reshape(-1) == 1
 
 
@@ -126,6 +185,9 @@ def step():
     return loss.item()
 
 
+if check is not None:
+    print(json.dumps({"losses": [step(), step()]}))
+    raise SystemExit(0)
 for _ in range(a.warmup):
     step()
 times = []

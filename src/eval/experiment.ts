@@ -15,6 +15,8 @@ import type { EvalResult } from "./protocol.ts";
 import { NODE_MEAN, runProtocol } from "./protocol.ts";
 import { NAIVE, POSTERIOR_MEAN } from "./baselines.ts";
 import { modelMethodFactory } from "./model-method.ts";
+import type { ReportSection } from "./report.ts";
+import { renderReport } from "./report.ts";
 
 /** The method name of the model trained with `target`. */
 export const modelName = (target: TargetKind): string => `model-${target}`;
@@ -142,20 +144,57 @@ export function acceptanceSection(exp: ExperimentConfig, results: readonly EvalR
   return out;
 }
 
+/**
+ * What the report keeps of one training run. The experiment writes them, with its wall
+ * time, to experiment-run.json beside the results, so the report can be rebuilt from the
+ * output directory alone (src/eval/results-page.ts) after runs/ is gone.
+ */
+export interface TrainingRunRecord {
+  readonly graph: PaperGraphName;
+  readonly target: TargetKind;
+  readonly seed: number;
+  readonly loss: string;
+  readonly warmupSteps: number;
+  readonly steps: number;
+  readonly plannedSteps: number;
+  readonly trainSeconds: number;
+}
+
+/** The contents of experiment-run.json. */
+export interface ExperimentRunRecord {
+  readonly format: "bnformer-experiment-run/1";
+  /** Wall time of the command that wrote the report, and the part of it spent training. */
+  readonly wallSeconds: number;
+  readonly trainSeconds: number;
+  readonly runs: readonly TrainingRunRecord[];
+}
+
+/** The record of a finished run. */
+export function trainingRecord(run: PlannedRun, outcome: RunOutcome): TrainingRunRecord {
+  const m = outcome.model!.config;
+  return {
+    graph: run.graph,
+    target: run.target,
+    seed: run.seed,
+    loss: m.train.loss,
+    warmupSteps: m.train.schedule.warmupSteps,
+    steps: m.step,
+    plannedSteps: m.train.steps,
+    trainSeconds: m.trainSeconds,
+  };
+}
+
 /** One row per training run: steps, time, final loss. */
 export function trainingSection(
-  runs: readonly PlannedRun[],
-  outcomes: readonly RunOutcome[],
+  exp: ExperimentConfig,
+  runs: readonly TrainingRunRecord[],
 ): string[] {
-  const rows = runs.map((r, i) => {
-    const m = outcomes[i]!.model!.config;
-    const capped = m.step < m.train.steps ? ` (time cap; ${m.train.steps} planned)` : "";
-    return `| ${r.graph} | ${r.target} | ${m.train.loss} | ${r.seed} | ${m.train.schedule.warmupSteps} | ${m.step}${capped} | ${(m.trainSeconds / 60).toFixed(1)} |`;
+  const rows = runs.map((r) => {
+    const capped = r.steps < r.plannedSteps ? ` (time cap; ${r.plannedSteps} planned)` : "";
+    return `| ${r.graph} | ${r.target} | ${r.loss} | ${r.seed} | ${r.warmupSteps} | ${r.steps}${capped} | ${(r.trainSeconds / 60).toFixed(1)} |`;
   });
-  const m0 = outcomes[0]?.model?.config;
-  const size = m0
-    ? `${m0.model.layers} layers, D ${m0.model.dModel}, ${m0.model.heads} head(s), MLP ${m0.model.mlpHidden}; batch ${m0.task.batchSize} contexts x ${m0.task.queryRows} query rows; contexts ${m0.task.contextMin}..${m0.task.contextMax} rows (${m0.task.lengthSampling}); AdamW peak lr ${m0.train.schedule.peakLr}`
-    : "";
+  const { model: s, task: t } = exp;
+  const size = `${s.layers} layers, D ${s.dModel}, ${s.heads} head(s), MLP ${s.mlpHidden}; batch ${t.batchSize} contexts x ${t.queryRows} query rows; contexts ${t.contextMin}..${t.contextMax} rows (${t.lengthSampling}); AdamW peak lr ${exp.optimiser.peakLr}`;
   return [
     "## Training runs",
     "",
@@ -166,4 +205,36 @@ export function trainingSection(
     ...rows,
     "",
   ];
+}
+
+/** "42 s" below two minutes, else "12.7 min". */
+export function formatMinutes(sec: number): string {
+  return sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`;
+}
+
+/**
+ * report.md of `bnformer experiment paper`: the wall time, the acceptance checks, the
+ * training runs, then the per-graph report (report.ts) of each section.
+ */
+export function experimentReport(
+  exp: ExperimentConfig,
+  record: ExperimentRunRecord,
+  sections: readonly ReportSection[],
+): string {
+  const wall = record.wallSeconds;
+  return [
+    `# Paper experiment, preset "${exp.preset}"`,
+    "",
+    `Wall time ${formatMinutes(wall)} on this machine (training ${formatMinutes(record.trainSeconds)}, evaluation ${formatMinutes(wall - record.trainSeconds)}; runs finished earlier count only their loading).`,
+    "",
+    ...acceptanceSection(
+      exp,
+      sections.map((s) => s.result),
+    ),
+    ...trainingSection(exp, record.runs),
+    renderReport(sections, { title: "Per-graph results" }).replace(
+      /^# .*\n/,
+      "## Per-graph results\n",
+    ),
+  ].join("\n");
 }

@@ -275,8 +275,8 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
   return resvg.render().asPng();
 }
 
-/** Every figure of a result, rendered. */
-export async function renderFigures(result: EvalResult, scale = 2): Promise<Figure[]> {
+/** Every figure of a result as SVG: what `renderFigures` rasterises, free of system fonts. */
+export async function renderFigureSvgs(result: EvalResult): Promise<Omit<Figure, "png">[]> {
   const caption = bandCaption(result);
   const specs: [FigureKind, TopLevelSpec | null, string][] = [
     ["tv", tvFigureSpec(result), caption],
@@ -289,14 +289,20 @@ export async function renderFigures(result: EvalResult, scale = 2): Promise<Figu
         : "No band (one seed).",
     ],
   ];
-  const out: Figure[] = [];
+  const out: Omit<Figure, "png">[] = [];
   for (const [kind, spec, cap] of specs) {
     if (spec === null) continue;
     const svg = await renderSvg(spec);
     const title = (spec as { title: string }).title;
-    out.push({ kind, title, caption: cap, svg, png: svgToPng(svg, scale) });
+    out.push({ kind, title, caption: cap, svg });
   }
   return out;
+}
+
+/** Every figure of a result, rendered. */
+export async function renderFigures(result: EvalResult, scale = 2): Promise<Figure[]> {
+  const svgs = await renderFigureSvgs(result);
+  return svgs.map((f) => ({ ...f, png: svgToPng(f.svg, scale) }));
 }
 
 /** File names (SVG and PNG) of each figure kind written by `writeFigures`. */

@@ -206,6 +206,7 @@ test("experiment paper writes the report with its acceptance tables", async () =
     "general5-results.json",
     "general5-tv.png",
     "experiment.json",
+    "experiment-run.json",
   ])
     assert.ok(existsSync(join(out, f)), f);
 });

@@ -158,7 +158,7 @@ test("the mask: queries see context and themselves, context never sees queries, 
 
 test("matches an independent numpy forward pass (LayerNorm, GELU, 2 heads, logits)", () => {
   // Golden: the weights and tokens below saved with saveCheckpoint/writeSafetensors, then
-  // `python3 bench/construction_numpy.py DIR DIR/inputs.safetensors --print` (numpy 2.4.6).
+  // `python3 bench/construction_numpy.py DIR DIR/inputs.safetensors --print` (numpy 2.4.6, "full").
   const rng = createRng(2024);
   const w = randomWeights(rng, SMALL_SPEC, 0.7);
   const tokens = randomTokens(rng, 6, SMALL_SPEC.inputDim);

@@ -4,8 +4,9 @@
  * OUT/runs/, finished ones skipped, an interrupted one resumed), then evaluates each seed's
  * models with the baselines on the same episodes (src/eval) and writes, into --out,
  * <graph>-tv.csv, <graph>-tv-summary.csv, <graph>-results.json, <graph>-*.svg/png,
- * experiment.json (the resolved settings) and report.md: the acceptance checks first
- * (`acceptanceSection`), the training runs, then the per-graph tables and figures.
+ * experiment.json (the resolved settings), experiment-run.json (each run's steps and time)
+ * and report.md (`experimentReport`): the acceptance checks first, the training runs, then
+ * the per-graph tables and figures.
  */
 import { join } from "node:path";
 import type { Command } from "../command.ts";
@@ -26,13 +27,17 @@ import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS } from "../../train/targets.ts";
 import type { RunOutcome } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
-import type { EvalResult } from "../../eval/protocol.ts";
 import { writeResults } from "../../eval/results-io.ts";
 import { writeFigures } from "../../eval/figures.ts";
 import type { ReportSection } from "../../eval/report.ts";
-import { renderReport } from "../../eval/report.ts";
 import { parseLengths } from "./eval.ts";
-import { acceptanceSection, evaluateGraph, trainingSection } from "../../eval/experiment.ts";
+import type { ExperimentRunRecord } from "../../eval/experiment.ts";
+import {
+  evaluateGraph,
+  experimentReport,
+  formatMinutes,
+  trainingRecord,
+} from "../../eval/experiment.ts";
 import { statusLine } from "./train.ts";
 
 export const experiment: Command = {
@@ -135,11 +140,9 @@ export const experiment: Command = {
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const sections: ReportSection[] = [];
-    const results: EvalResult[] = [];
     for (const graph of exp.graphs) {
       io.err(`evaluating ${graph} ...\n`);
       const r = await evaluateGraph(exp, graph, runs, outcomes);
-      results.push(r);
       const files = writeResults(r, out, `${graph}-`);
       const figures = await writeFigures(r, out, `${graph}-`);
       sections.push({
@@ -149,29 +152,21 @@ export const experiment: Command = {
       });
     }
     const wall = (performance.now() - t0) / 1000;
-    const report = [
-      `# Paper experiment, preset "${exp.preset}"`,
-      "",
-      `Wall time ${minutes(wall)} on this machine (training ${minutes(trainSeconds)}, evaluation ${minutes(wall - trainSeconds)}; runs finished earlier count only their loading).`,
-      "",
-      ...acceptanceSection(exp, results),
-      ...trainingSection(runs, outcomes),
-      renderReport(sections, { title: "Per-graph results" }).replace(
-        /^# .*\n/,
-        "## Per-graph results\n",
-      ),
-    ].join("\n");
+    const record: ExperimentRunRecord = {
+      format: "bnformer-experiment-run/1",
+      wallSeconds: wall,
+      trainSeconds,
+      runs: runs.map((r, i) => trainingRecord(r, outcomes[i]!)),
+    };
+    writeFileAtomic(join(out, "experiment-run.json"), JSON.stringify(record, null, 2) + "\n");
+    const report = experimentReport(exp, record, sections);
     writeFileAtomic(join(out, "report.md"), report);
     io.out(
-      `wrote ${out}/report.md (${runs.length} runs, ${exp.graphs.length} graphs, ${minutes(wall)})\n`,
+      `wrote ${out}/report.md (${runs.length} runs, ${exp.graphs.length} graphs, ${formatMinutes(wall)})\n`,
     );
     return 0;
   },
 };
-
-function minutes(sec: number): string {
-  return sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`;
-}
 
 /** The experiment the flags describe: the preset with the given overrides. */
 export function experimentFromArgs(args: Parsed): ExperimentConfig {
