@@ -4,7 +4,7 @@
  * the same run, on random binary DAGs of 7 and 10 nodes (edge probability 0.5), CPT rows
  * P(X=1|cfg) ~ U(0.1, 0.9), contexts of N rows.
  *
- *   npx tsx bench/bma.ts [--rows 500] [--queries 200] [--repeats 3]
+ *   npx tsx bench/bma.ts [--rows 500] [--queries 200] [--repeats 3] [--tiny]
  *
  * Per network and in-degree limit K: "fit" = scoring every parent set of every target
  * (edgePosteriors); "query" = the BMA predictive of every target at `queries` fresh rows
@@ -30,11 +30,13 @@ const { values } = parseArgs({
     rows: { type: "string", default: "500" },
     queries: { type: "string", default: "200" },
     repeats: { type: "string", default: "3" },
+    tiny: { type: "boolean", default: false },
   },
 });
-const rows = Number(values.rows);
-const queries = Number(values.queries);
-const repeats = Number(values.repeats);
+// --tiny: one quick pass so CI sees the script still runs (bench/smoke.sh); its times mean nothing.
+const rows = values.tiny ? 50 : Number(values.rows);
+const queries = values.tiny ? 10 : Number(values.queries);
+const repeats = values.tiny ? 1 : Number(values.repeats);
 const PRIOR: CptPrior = { kind: "uniform", low: 0.1, high: 0.9 };
 
 function cpuSeconds(): number {

@@ -21,6 +21,7 @@ BENCHES=(
   "bif-parse.ts:0"
   "construction-memory.ts:0"
   "startup.ts:0"
+  "bma.ts:0"
 )
 
 listed=" ${BENCHES[*]} "
