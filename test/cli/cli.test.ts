@@ -121,8 +121,19 @@ test("an output path equal to an input is refused and the input is untouched", a
   const d = tmp();
   const data = join(d, "rows.csv");
   assert.equal(
-    (await run(["sample", "--network", "data/bif/asia.bif", "--n", "50", "--seed", "2", "--out", data]))
-      .code,
+    (
+      await run([
+        "sample",
+        "--network",
+        "data/bif/asia.bif",
+        "--n",
+        "50",
+        "--seed",
+        "2",
+        "--out",
+        data,
+      ])
+    ).code,
     0,
   );
   const before = readFileSync(data, "utf8");
@@ -187,7 +198,17 @@ test("sample is deterministic per seed and convert round-trips through JSON", as
 test("predict --format json prints the documented shape and the construction agrees with MLE", async () => {
   const d = tmp();
   const ctx = join(d, "ctx.csv");
-  await run(["sample", "--network", "data/bif/asia.bif", "--n", "300", "--seed", "4", "--out", ctx]);
+  await run([
+    "sample",
+    "--network",
+    "data/bif/asia.bif",
+    "--n",
+    "300",
+    "--seed",
+    "4",
+    "--out",
+    ctx,
+  ]);
   const base = [
     "predict",
     "--structure",

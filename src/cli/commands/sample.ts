@@ -28,9 +28,7 @@ export const sample: Command = {
       },
       ...renormalizeOption,
     },
-    examples: [
-      "bnformer sample --network data/bif/asia.bif --n 500 --seed 1 --out asia-500.csv",
-    ],
+    examples: ["bnformer sample --network data/bif/asia.bif --n 500 --seed 1 --out asia-500.csv"],
   },
   run(args, io) {
     const netPath = str(args, "network")!;
