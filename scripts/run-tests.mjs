@@ -16,7 +16,8 @@ function newestMtime(dir) {
 }
 
 // Tests that run the bin or pack the package need dist/ compiled from the current src/:
-// rebuild (incrementally, as `npm run build`) when a source is newer than the last build.
+// rebuild it (incrementally; `npm run build` starts from an empty dist/) when a source is
+// newer than the last build.
 const BUILD_STAMP = "dist/.tsbuildinfo";
 const sources = Math.max(
   newestMtime("src"),
