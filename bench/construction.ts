@@ -42,7 +42,7 @@ import {
   queriesForTargets,
 } from "../src/model/encoding.ts";
 import { forwardQueries, forwardReference, prepareContext } from "../src/model/reference.ts";
-import { writeSafetensors } from "../src/model/safetensors.ts";
+import { writeSafetensors } from "../src/model/safetensors-file.ts";
 
 const EPS = 1e-6;
 const OUT = "bench/out/construction";

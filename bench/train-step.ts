@@ -65,7 +65,7 @@ async function childJax(
   const { adamwInit, defaultAdamwConfig } = await import("../src/train/adamw.ts");
   const { oneHotTargets } = await import("../src/train/loss.ts");
   const { initWeights, flattenWeights, TOKEN_QUERY } = await import("../src/model/spec.ts");
-  const { writeSafetensors } = await import("../src/model/safetensors.ts");
+  const { writeSafetensors } = await import("../src/model/safetensors-file.ts");
   const { createRng } = await import("../src/bn/rng.ts");
   const layer = { heads: 4, headDim: 32, mlpHidden: 512 };
   const spec = {

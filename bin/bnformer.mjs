@@ -1,18 +1,25 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so no build step is needed after `npm ci`.
+// Runs the CLI compiled to dist/ by `npm run build` (npm ci and npm pack run it through the
+// `prepare` script), so a command starts without compiling TypeScript.
 import { setFlagsFromString } from "node:v8";
-import { register } from "tsx/esm/api";
 
 // Compile WebAssembly (jax-js kernels, the sampler) optimised from the first call: with V8's
 // baseline tier first, the few steps that calibrate --minutes ran slow code and the runs
 // stopped well inside their budget. Measured in docs/training.md.
 setFlagsFromString("--no-liftoff");
 
-register();
 // A closed pipe (e.g. `bnformer info NET | head`) ends the output quietly, like other Unix tools.
 process.stdout.on("error", (e) => {
   if (e.code === "EPIPE") process.exit(0);
   throw e;
 });
-const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+let cli;
+try {
+  cli = await import("../dist/cli/main.js");
+} catch (e) {
+  if (e?.code !== "ERR_MODULE_NOT_FOUND" || !String(e.message).includes("dist/cli/main.js"))
+    throw e;
+  process.stderr.write("bnformer: dist/ is missing; run `npm run build` in the package folder\n");
+  process.exit(1);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

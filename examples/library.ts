@@ -1,9 +1,16 @@
 // bnformer as a library: sample a context from the Asia network, estimate one conditional
 // in context by counting and with the constructed 2-layer transformer, then generate rows
-// from the transformer. Run: npx tsx examples/library.ts
-import { loadNetwork, createRng, sampleRows, variableIndex } from "../src/bn/index.ts";
-import { estimateConditional, generateRows } from "../src/estimate/index.ts";
-import { constructionEngine } from "../src/model/index.ts";
+// from the transformer. Run: npx tsx examples/library.ts ("bnformer" is this package's
+// dist/, built by npm ci or npm run build).
+import {
+  loadNetwork,
+  createRng,
+  sampleRows,
+  variableIndex,
+  estimateConditional,
+  generateRows,
+  constructionEngine,
+} from "bnformer";
 
 const net = loadNetwork("data/bif/asia.bif");
 const context = sampleRows(createRng(1), net, 500);

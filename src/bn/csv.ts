@@ -17,7 +17,6 @@
  */
 import { BnformerError } from "../errors.ts";
 import type { ErrorLocation } from "../errors.ts";
-import { readText } from "../files.ts";
 import type { Structure, Variable } from "./network.ts";
 import type { Dataset } from "./dataset.ts";
 import { MISSING } from "./dataset.ts";
@@ -252,11 +251,6 @@ export function parseCsv(text: string, structure: Structure, opts: CsvOptions = 
     );
   }
   return { vars, rows, data: data.slice(0, rows * vars) };
-}
-
-/** `parseCsv` of the file at `path` (errors name the file). */
-export function loadCsv(path: string, structure: Structure, opts: CsvOptions = {}): Dataset {
-  return parseCsv(readText(path), structure, { ...opts, file: opts.file ?? path });
 }
 
 /** Per variable: cell token -> state index or MISSING. */

@@ -7,6 +7,7 @@ export * from "./bif.ts";
 export * from "./network-json.ts";
 export * from "./network-file.ts";
 export * from "./csv.ts";
+export * from "./csv-file.ts";
 export * from "./families.ts";
 export * from "./priors.ts";
 export * from "./sample.ts";

@@ -5,20 +5,20 @@
  */
 import { BnformerError } from "../errors.ts";
 import { formatHelp, parseCommandArgs } from "./args.ts";
-import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { processIo } from "./io.ts";
+import type { CommandEntry } from "./commands/index.ts";
 import { commands } from "./commands/index.ts";
 
 function topHelp(): string {
-  const width = Math.max(...commands.map((c) => c.def.name.length)) + 2;
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     "bnformer: discrete Bayesian networks, in-context estimators, and transformers that simulate them",
     "",
     "usage: bnformer <command> [options]     (bnformer <command> --help for its options)",
     "",
     "commands:",
-    ...commands.map((c) => `  ${c.def.name.padEnd(width)}${c.def.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
   ].join("\n");
 }
@@ -34,13 +34,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.out("bnformer 0.1.0\n");
     return 0;
   }
-  const cmd: Command | undefined = commands.find((c) => c.def.name === name);
-  if (!cmd) {
+  const entry: CommandEntry | undefined = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(
-      `bnformer: unknown command "${name}"; commands: ${commands.map((c) => c.def.name).join(", ")}\n`,
+      `bnformer: unknown command "${name}"; commands: ${commands.map((c) => c.name).join(", ")}\n`,
     );
     return 2;
   }
+  const cmd = await entry.load();
   try {
     const args = parseCommandArgs(cmd.def, rest);
     if (args.help) {

@@ -5,7 +5,7 @@ import type { CptPrior, SimplePriorKind } from "../bn/priors.ts";
 import type { Network, Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { loadNetwork, loadStructure } from "../bn/network-file.ts";
-import { loadCsv } from "../bn/csv.ts";
+import { loadCsv } from "../bn/csv-file.ts";
 import { assertNotAnInput } from "../files.ts";
 
 /** --structure and --context: the inputs of every in-context command (generate, predict, explain). */

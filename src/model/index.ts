@@ -8,5 +8,6 @@ export * from "./encoding.ts";
 export * from "./reference.ts";
 export * from "./construction.ts";
 export * from "./safetensors.ts";
+export * from "./safetensors-file.ts";
 export * from "./checkpoint.ts";
 export * from "./engine.ts";

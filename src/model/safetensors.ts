@@ -14,7 +14,6 @@
  */
 import { BnformerError } from "../errors.ts";
 import type { Tensor } from "./spec.ts";
-import { readBytes, writeFileAtomic } from "../files.ts";
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -71,14 +70,14 @@ export function encodeSafetensors(
     };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  const jsonBytes = () => Buffer.byteLength(json, "utf8");
-  while ((8 + jsonBytes()) % 8 !== 0) json += " ";
-  const n = jsonBytes();
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Spaces (one byte each) pad the header so the data starts at a multiple of 8.
+  const n = json.length + ((8 - ((8 + json.length) % 8)) % 8);
   const out = new Uint8Array(8 + n + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(n), true);
-  out.set(Buffer.from(json, "utf8"), 8);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + n);
   let pos = 8 + n;
   for (const [, t] of ordered) {
     const f64 = t.data instanceof Float64Array;
@@ -119,7 +118,8 @@ function readHeader(
     );
   }
   const n = Number(n64);
-  const text = Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8");
+  // ignoreBOM keeps a leading BOM in the text, so such a header is rejected like any non-"{".
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   if (!text.startsWith("{")) throw bad(file, `the header does not start with "{"`);
   let header: unknown;
   try {
@@ -221,18 +221,4 @@ export function decodeSafetensors(bytes: Uint8Array, file?: string): Safetensors
     tensors.set(s.name, { shape: s.shape, data });
   }
   return { tensors, metadata };
-}
-
-/** Writes a safetensors file atomically (temporary file + rename). */
-export function writeSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, Tensor>,
-  metadata: Readonly<Record<string, string>> = {},
-): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-/** Reads a safetensors file. */
-export function readSafetensors(path: string): SafetensorsContent {
-  return decodeSafetensors(readBytes(path), path);
 }

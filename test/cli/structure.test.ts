@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { loadNetwork, loadStructure } from "../../src/bn/network-file.ts";
-import { loadCsv } from "../../src/bn/csv.ts";
+import { loadCsv } from "../../src/bn/csv-file.ts";
 import { variableIndex } from "../../src/bn/network.ts";
 import { edgePosteriors, estimateBma } from "../../src/estimate/bma.ts";
 

@@ -15,7 +15,7 @@ import {
 import { construct } from "../../src/model/construction.ts";
 import { encodeEpisode, queriesForTargets } from "../../src/model/encoding.ts";
 import { forwardReference } from "../../src/model/reference.ts";
-import { readSafetensors, writeSafetensors } from "../../src/model/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/model/safetensors-file.ts";
 import { SMALL_SPEC, ancestralRows, randomNetwork } from "./construction-fixtures.ts";
 
 function withDir(f: (dir: string) => void): void {

@@ -4,12 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Tensor } from "../../src/model/spec.ts";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensors,
-  writeSafetensors,
-} from "../../src/model/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors } from "../../src/model/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/model/safetensors-file.ts";
 
 const f32 = (shape: number[], data: number[]): Tensor => ({ shape, data: Float32Array.from(data) });
 const f64 = (shape: number[], data: number[]): Tensor => ({ shape, data: Float64Array.from(data) });

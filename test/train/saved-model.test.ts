@@ -22,7 +22,7 @@ import { sampleNetwork } from "../../src/bn/priors.ts";
 import { createRng } from "../../src/bn/rng.ts";
 import { saveNetwork } from "../../src/bn/network-file.ts";
 import { readBytes } from "../../src/files.ts";
-import { readSafetensors, writeSafetensors } from "../../src/model/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/model/safetensors-file.ts";
 import { loadSavedModel } from "../../src/train/saved-model.ts";
 import { TINY_TRAIN_FLAGS } from "../helpers.ts";
 

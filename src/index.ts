@@ -1,0 +1,9 @@
+/**
+ * bnformer for Node, the package's main entry: the core (src/core.ts) plus reading and
+ * writing files (loadNetwork, saveNetwork, loadCsv, readSafetensors, checkpoints). Training
+ * and evaluation are `bnformer/train` and `bnformer/eval`.
+ */
+export * from "./errors.ts";
+export * from "./bn/index.ts";
+export * from "./estimate/index.ts";
+export * from "./model/index.ts";

@@ -1,0 +1,27 @@
+// The command list that `bnformer --help` prints without loading any command module: each
+// entry's name and summary are those of the module it loads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { commands } from "../../src/cli/commands/index.ts";
+import { main } from "../../src/cli/main.ts";
+import { captureIo } from "../../src/cli/io.ts";
+
+test("every command entry loads a module whose def has the entry's name and summary", async () => {
+  assert.equal(new Set(commands.map((c) => c.name)).size, commands.length);
+  for (const entry of commands) {
+    const cmd = await entry.load();
+    assert.deepEqual(
+      { name: cmd.def.name, summary: cmd.def.summary },
+      { name: entry.name, summary: entry.summary },
+    );
+  }
+});
+
+test("a command's --help comes from its loaded module; --help lists every command", async () => {
+  const io = captureIo();
+  assert.equal(await main(["--help"], io), 0);
+  for (const entry of commands) assert.ok(io.stdout.join("").includes(`  ${entry.name} `));
+  const info = captureIo();
+  assert.equal(await main(["info", "--help"], info), 0);
+  assert.match(info.stdout.join(""), /--json/);
+});
