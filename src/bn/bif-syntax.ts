@@ -127,6 +127,8 @@ export interface BifAst {
   name: string;
   decls: VarDecl[];
   blocks: ProbBlock[];
+  /** The end-of-file token (where "no variables" is reported). */
+  end: Token;
 }
 
 /** The error location of a token. */
@@ -201,8 +203,9 @@ class Cursor {
 
 /** Parses BIF text into its syntax tree (names unresolved, numbers as tokens). */
 export function parseAst(text: string, file: string | undefined): BifAst {
-  const c = new Cursor(tokenizeBif(text, file), file);
-  const ast: BifAst = { name: "unknown", decls: [], blocks: [] };
+  const toks = tokenizeBif(text, file);
+  const c = new Cursor(toks, file);
+  const ast: BifAst = { name: "unknown", decls: [], blocks: [], end: toks[toks.length - 1]! };
   let network: Token | null = null;
   for (;;) {
     const t = c.peek();

@@ -76,6 +76,8 @@ export function parseBifStructure(text: string, opts: { file?: string } = {}): S
 function readTables(text: string, opts: BifReadOptions, partial: boolean): PartialNetwork {
   const file = opts.file;
   const r = resolve(parseAst(text, file), file);
+  // Sizes first: no CPT is allocated before the structure (and its size limit) holds.
+  located(r, file, () => validateStructure(r.structure));
   const built = r.blockOf.map((b, v) => (b ? buildCpt(r, v, file) : null));
   const missing = built.indexOf(null);
   if (!partial && missing >= 0) {
@@ -93,6 +95,9 @@ function readTables(text: string, opts: BifReadOptions, partial: boolean): Parti
 
 /** Turns names into indices, checking every reference; a variable may lack a block. */
 function resolve(ast: BifAst, file: string | undefined): Resolved {
+  if (ast.decls.length === 0) {
+    fail(ast.end, file, `no variables: expected at least one "variable" block, found end of file`);
+  }
   const index = new Map<string, number>();
   const variables = ast.decls.map((d, i) => {
     const prev = index.get(d.nameTok.text);
