@@ -63,7 +63,12 @@ test("a CPT past MAX_CPT_ENTRIES is rejected before it is allocated, naming node
   }
   // Just inside the limit (2^23 configurations x 2 states) the structure is accepted.
   assert.equal(parseBifStructure(wideBif(23)).parents[23]!.length, 23);
-  rejects(() => parseBifStructure(wideBif(24)), "network", "line 26, column 10: c: ", /33554432 entries/);
+  rejects(
+    () => parseBifStructure(wideBif(24)),
+    "network",
+    "line 26, column 10: c: ",
+    /33554432 entries/,
+  );
   const vars = Array.from({ length: 40 }, (_, i) => ({ name: `v${i}`, states: ["a", "b"] }));
   const names = vars.map((v) => v.name);
   const doc = {
