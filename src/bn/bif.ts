@@ -27,6 +27,8 @@ interface Resolved {
   structure: Structure;
   decls: VarDecl[];
   blockOf: (ProbBlock | null)[];
+  /** Each variable's number of states. */
+  cards: number[];
   /** built[v]: v's CPT and what set each row (set once CPTs are built). */
   built: (BuiltCpt | null)[];
 }
@@ -87,7 +89,7 @@ function readTables(text: string, opts: BifReadOptions, partial: boolean): Parti
   }
   r.built = built;
   // validateNetwork needs every CPT: a missing one stands in as uniform and is dropped after.
-  const cards = cardinalities(r.structure);
+  const cards = r.cards;
   const cpts = built.map((b, v) => b?.cpt ?? new Float64Array(cards[v]!).fill(1 / cards[v]!));
   const vopts = opts.renormalize === undefined ? {} : { renormalize: opts.renormalize };
   const net = located(r, file, () => validateNetwork({ ...r.structure, cpts }, vopts));
@@ -134,7 +136,8 @@ function resolve(ast: BifAst, file: string | undefined): Resolved {
     }
   }
   const structure = { name: ast.name, variables, parents };
-  return { text: ast.text, structure, decls: ast.decls, blockOf, built: [] };
+  const cards = cardinalities(structure);
+  return { text: ast.text, structure, cards, decls: ast.decls, blockOf, built: [] };
 }
 
 /** A declared variable, its state count and state names checked. */
@@ -245,7 +248,7 @@ interface BuiltCpt {
 function buildCpt(r: Resolved, v: number, file: string | undefined): BuiltCpt {
   const s = r.structure;
   const b = r.blockOf[v]!;
-  const cards = cardinalities(s);
+  const cards = r.cards;
   const k = cards[v]!;
   const configs = s.parents[v]!.reduce((n, p) => n * cards[p]!, 1);
   const name = s.variables[v]!.name;
