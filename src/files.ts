@@ -28,7 +28,9 @@ export function readBytes(path: string): Uint8Array {
 
 /** The file as UTF-8 text (a leading BOM removed), or an "io" error naming it. */
 export function readText(path: string): string {
-  const s = Buffer.from(readBytes(path)).toString("utf8");
+  const bytes = readBytes(path);
+  // A view, not a copy: a large file is not held twice.
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
 

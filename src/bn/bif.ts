@@ -18,15 +18,19 @@ import { BnformerError, formatLocation } from "../errors.ts";
 import type { Network, Structure } from "./network.ts";
 import { cardinalities, findCycle, validateNetwork, validateStructure } from "./network.ts";
 import { decodeParentConfig, parentStrides } from "./cpt.ts";
-import type { BifAst, ProbBlock, RowEntry, Token, ValueList, VarDecl } from "./bif-syntax.ts";
-import { at, fail, parseAst, tokenLocation } from "./bif-syntax.ts";
+import type { BifAst, ProbBlock, Token, ValueList, VarDecl } from "./bif-syntax.ts";
+import { at, fail, parseAst, rowCount, rowToken, relexList, tokenLocation } from "./bif-syntax.ts";
 
 interface Resolved {
+  /** The text read (value lists point into it). */
+  text: string;
   structure: Structure;
   decls: VarDecl[];
   blockOf: (ProbBlock | null)[];
-  /** rowToks[v][config]: the token that gave that CPT row (set once CPTs are built). */
-  rowToks: (Token[] | null)[];
+  /** Each variable's number of states. */
+  cards: number[];
+  /** built[v]: v's CPT and what set each row (set once CPTs are built). */
+  built: (BuiltCpt | null)[];
 }
 
 export interface BifReadOptions {
@@ -51,7 +55,6 @@ const KEYWORDS = new Set([
   "table",
   "default",
 ]);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Reads a BIF text into a validated Network (variables in file order). */
 export function parseBif(text: string, opts: BifReadOptions = {}): Network {
@@ -76,15 +79,17 @@ export function parseBifStructure(text: string, opts: { file?: string } = {}): S
 function readTables(text: string, opts: BifReadOptions, partial: boolean): PartialNetwork {
   const file = opts.file;
   const r = resolve(parseAst(text, file), file);
+  // Sizes first: no CPT is allocated before the structure (and its size limit) holds.
+  located(r, file, () => validateStructure(r.structure));
   const built = r.blockOf.map((b, v) => (b ? buildCpt(r, v, file) : null));
   const missing = built.indexOf(null);
   if (!partial && missing >= 0) {
     const msg = `variable "${r.structure.variables[missing]!.name}" has no probability block`;
     fail(r.decls[missing]!.nameTok, file, msg);
   }
-  r.rowToks = built.map((b) => b?.rowToks ?? null);
+  r.built = built;
   // validateNetwork needs every CPT: a missing one stands in as uniform and is dropped after.
-  const cards = cardinalities(r.structure);
+  const cards = r.cards;
   const cpts = built.map((b, v) => b?.cpt ?? new Float64Array(cards[v]!).fill(1 / cards[v]!));
   const vopts = opts.renormalize === undefined ? {} : { renormalize: opts.renormalize };
   const net = located(r, file, () => validateNetwork({ ...r.structure, cpts }, vopts));
@@ -93,6 +98,9 @@ function readTables(text: string, opts: BifReadOptions, partial: boolean): Parti
 
 /** Turns names into indices, checking every reference; a variable may lack a block. */
 function resolve(ast: BifAst, file: string | undefined): Resolved {
+  if (ast.decls.length === 0) {
+    fail(ast.end, file, `no variables: expected at least one "variable" block, found end of file`);
+  }
   const index = new Map<string, number>();
   const variables = ast.decls.map((d, i) => {
     const prev = index.get(d.nameTok.text);
@@ -128,7 +136,8 @@ function resolve(ast: BifAst, file: string | undefined): Resolved {
     }
   }
   const structure = { name: ast.name, variables, parents };
-  return { structure, decls: ast.decls, blockOf, rowToks: [] };
+  const cards = cardinalities(structure);
+  return { text: ast.text, structure, cards, decls: ast.decls, blockOf, built: [] };
 }
 
 /** A declared variable, its state count and state names checked. */
@@ -148,110 +157,177 @@ function declaredVariable(d: VarDecl, file: string | undefined) {
   return { name, states };
 }
 
+/**
+ * Checks the values xs[a, a + n) of the list that starts at token `from`: one of `counts`
+ * many, each a number >= 0. Its tokens are read again only to locate an error.
+ */
+function checkNumbers(
+  text: string,
+  from: Token,
+  xs: readonly number[],
+  a: number,
+  n: number,
+  counts: number[],
+  what: string,
+  why: string,
+  file: string | undefined,
+): void {
+  if (!counts.includes(n)) {
+    const most = Math.max(...counts);
+    const { values, end } = relexList(text, from);
+    const tok = n > most ? values[most]! : end;
+    fail(tok, file, `${what} has ${n} value(s); expected ${counts.join(" or ")} (${why})`);
+  }
+  for (let i = 0; i < n; i++) {
+    const x = xs[a + i]!;
+    if (x >= 0) continue;
+    const t = relexList(text, from).values[i]!;
+    const msg = Number.isNaN(x)
+      ? `expected a number, found "${t.text}"`
+      : `probability ${t.text} is negative`;
+    fail(t, file, msg);
+  }
+}
+
+/** The values of a table or default, checked as by `checkNumbers`. */
 function readNumbers(
+  text: string,
   list: ValueList,
   counts: number[],
   what: string,
   why: string,
   file: string | undefined,
 ): number[] {
-  const n = list.values.length;
-  if (!counts.includes(n)) {
-    const most = Math.max(...counts);
-    const tok = n > most ? list.values[most]! : list.end;
-    fail(tok, file, `${what} has ${n} value(s); expected ${counts.join(" or ")} (${why})`);
-  }
-  return list.values.map((t) => {
-    if (!NUMBER.test(t.text)) fail(t, file, `expected a number, found "${t.text}"`);
-    const x = Number(t.text);
-    if (x < 0) fail(t, file, `probability ${t.text} is negative`);
-    return x;
-  });
+  checkNumbers(text, list.kw, list.numbers, 0, list.numbers.length, counts, what, why, file);
+  return list.numbers;
 }
+
+/** Where a CPT row came from: a row of the block (its index >= 0), or one of these. */
+const FROM_NOTHING = -1;
+const FROM_FULL = -2;
+const FROM_DEFAULT = -3;
 
 /** What buildCpt's steps share about variable v. */
 interface CptParts {
   s: Structure;
   v: number;
+  b: ProbBlock;
   name: string;
   /** states of v */
   k: number;
   /** parent configurations of v */
   configs: number;
+  strides: Int32Array;
   /** [parentConfig, childState] */
   cpt: Float64Array;
-  /** the token that set each row so far (null: not yet set) */
-  filled: (Token | null)[];
+  /** what set each CPT row so far: a row index or FROM_* */
+  source: Int32Array;
   /** the table, or the default when it has a full table's size */
   full: ValueList | null;
   file: string | undefined;
+  text: string;
+}
+
+/** The token that set CPT row `config` of a built CPT (for error locations). */
+function sourceToken(built: BuiltCpt, config: number): Token | undefined {
+  const from = built.source[config];
+  const b = built.block;
+  if (from === undefined || from === FROM_NOTHING) return undefined;
+  if (from === FROM_FULL) return (b.table ?? b.def)?.kw;
+  if (from === FROM_DEFAULT) return b.def?.kw;
+  return rowToken(b.rows, from);
+}
+
+interface BuiltCpt {
+  cpt: Float64Array;
+  block: ProbBlock;
+  source: Int32Array;
 }
 
 /** The CPT of v in [parentConfig, childState] layout, from its table, default and rows. */
-function buildCpt(
-  r: Resolved,
-  v: number,
-  file: string | undefined,
-): { cpt: Float64Array; rowToks: Token[] } {
+function buildCpt(r: Resolved, v: number, file: string | undefined): BuiltCpt {
   const s = r.structure;
   const b = r.blockOf[v]!;
-  const cards = cardinalities(s);
+  const cards = r.cards;
   const k = cards[v]!;
   const configs = s.parents[v]!.reduce((n, p) => n * cards[p]!, 1);
   const name = s.variables[v]!.name;
   if (b.table && b.def) fail(b.def.kw, file, `"${name}" has both a table and a default; use one`);
-  if (b.table && b.rows.length > 0) {
+  const rows = rowCount(b.rows);
+  if (b.table && rows > 0) {
     const msg = `conditional rows cannot be combined with the table at ${at(b.table.kw)}`;
-    fail(b.rows[0]!.kw, file, msg);
+    fail(rowToken(b.rows, 0), file, msg);
   }
-  const fullDefault = b.def && configs > 1 && b.def.values.length === configs * k;
+  const fullDefault = b.def && configs > 1 && b.def.numbers.length === configs * k;
   const full = b.table ?? (fullDefault ? b.def : null);
   const cpt = new Float64Array(configs * k);
-  const filled = new Array<Token | null>(configs).fill(null);
-  const parts: CptParts = { s, v, name, k, configs, cpt, filled, full, file };
+  const source = new Int32Array(configs).fill(FROM_NOTHING);
+  const strides = parentStrides(s, v);
+  const parts: CptParts = {
+    ...{ s, v, b, name, k, configs, strides, cpt, source, full, file },
+    text: r.text,
+  };
   if (full) readFullTable(parts, full);
-  for (const row of b.rows) readRow(parts, row);
+  for (let i = 0; i < rows; i++) readRow(parts, i);
   fillDefault(parts, b);
-  return { cpt, rowToks: filled as Token[] };
+  return { cpt, block: b, source };
 }
 
 /** A child-major table, last parent fastest: x[state * configs + config]. */
 function readFullTable(c: CptParts, full: ValueList): void {
   const what = `the ${full.kw.text} of "${c.name}"`;
   const why = `${c.configs} parent configuration(s) x ${c.k} states`;
-  const x = readNumbers(full, [c.configs * c.k], what, why, c.file);
+  const x = readNumbers(c.text, full, [c.configs * c.k], what, why, c.file);
   for (let i = 0; i < c.configs; i++) {
     for (let j = 0; j < c.k; j++) c.cpt[i * c.k + j] = x[j * c.configs + i]!;
   }
-  c.filled.fill(full.kw);
+  c.source.fill(FROM_FULL);
 }
 
-function readRow(c: CptParts, row: RowEntry): void {
+/** Conditional row `i` of the block into the CPT. */
+function readRow(c: CptParts, i: number): void {
   const ps = c.s.parents[c.v]!;
-  if (row.states.length !== ps.length) {
+  const rows = c.b.rows;
+  const first = rows.stateStart[i]!;
+  const count = rows.stateStart[i + 1]! - first;
+  if (count !== ps.length) {
     const names = ps.map((p) => c.s.variables[p]!.name).join(", ") || "no parents";
-    const msg = `row lists ${row.states.length} parent state(s); expected ${ps.length} (${names})`;
-    fail(row.kw, c.file, msg);
+    const msg = `row lists ${count} parent state(s); expected ${ps.length} (${names})`;
+    fail(rowToken(rows, i), c.file, msg);
   }
-  const strides = parentStrides(c.s, c.v);
   let config = 0;
-  row.states.forEach((t, i) => {
-    const pv = c.s.variables[ps[i]!]!;
-    const j = pv.states.indexOf(t.text);
+  for (let a = 0; a < count; a++) {
+    const pv = c.s.variables[ps[a]!]!;
+    const state = rows.states[first + a]!;
+    const j = pv.states.indexOf(state);
     if (j < 0) {
-      const msg = `unknown state "${t.text}" of parent "${pv.name}" (states: ${pv.states.join(", ")})`;
-      fail(t, c.file, msg);
+      const msg = `unknown state "${state}" of parent "${pv.name}" (states: ${pv.states.join(", ")})`;
+      fail(relexList(c.text, rowToken(rows, i)).names[a]!, c.file, msg);
     }
-    config += j * strides[i]!;
-  });
-  const prev = c.filled[config];
-  if (prev && prev !== c.full?.kw) {
-    const states = row.states.map((t) => t.text).join(", ");
-    fail(row.kw, c.file, `the row for (${states}) is listed twice (first at ${at(prev)})`);
+    config += j * c.strides[a]!;
+  }
+  const prev = c.source[config]!;
+  if (prev >= 0) {
+    const states = rows.states.slice(first, first + count).join(", ");
+    const at0 = at(rowToken(rows, prev));
+    fail(rowToken(rows, i), c.file, `the row for (${states}) is listed twice (first at ${at0})`);
   }
   const why = `one per state of "${c.name}"`;
-  c.cpt.set(readNumbers(row, [c.k], `the row of "${c.name}"`, why, c.file), config * c.k);
-  c.filled[config] = row.kw;
+  const start = rows.valueStart[i]!;
+  const n = rows.valueStart[i + 1]! - start;
+  checkNumbers(
+    c.text,
+    rowToken(rows, i),
+    rows.numbers,
+    start,
+    n,
+    [c.k],
+    `the row of "${c.name}"`,
+    why,
+    c.file,
+  );
+  for (let j = 0; j < n; j++) c.cpt[config * c.k + j] = rows.numbers[start + j]!;
+  c.source[config] = i;
 }
 
 /** Fills the rows not listed from a one-row default, or reports the first missing one. */
@@ -259,24 +335,26 @@ function fillDefault(c: CptParts, b: ProbBlock): void {
   const def = b.def && b.def !== c.full ? b.def : null;
   const counts = [c.k, c.configs * c.k];
   const why = `one row, or a full table of ${c.configs} parent configuration(s) x ${c.k} states`;
-  const x = def ? readNumbers(def, counts, `the default of "${c.name}"`, why, c.file) : null;
-  const missing = c.filled.findIndex((t) => t === null);
+  const x = def
+    ? readNumbers(c.text, def, counts, `the default of "${c.name}"`, why, c.file)
+    : null;
+  const missing = c.source.indexOf(FROM_NOTHING);
   if (missing < 0) return;
   if (!def || !x) {
     const ps = c.s.parents[c.v]!;
     const states = decodeParentConfig(c.s, c.v, missing).map(
       (j, i) => c.s.variables[ps[i]!]!.states[j],
     );
-    const count = c.filled.filter((t) => t === null).length;
+    const count = c.source.filter((t) => t === FROM_NOTHING).length;
     const msg =
       `"${c.name}" lists ${c.configs - count} of ${c.configs} parent configurations; ` +
       `(${states.join(", ")})${count > 1 ? ` and ${count - 1} more are` : " is"} missing and there is no default`;
     fail(b.kw, c.file, msg);
   }
   for (let i = 0; i < c.configs; i++) {
-    if (c.filled[i] !== null) continue;
+    if (c.source[i] !== FROM_NOTHING) continue;
     c.cpt.set(x, i * c.k);
-    c.filled[i] = def.kw;
+    c.source[i] = FROM_DEFAULT;
   }
 }
 
@@ -292,7 +370,8 @@ function located<T>(r: Resolved, file: string | undefined, check: () => T): T {
     if (path[0] === "cpt" && path.length >= 3) {
       const v = s.variables.findIndex((x) => x.name === path[1]);
       const row = Number(/\d+/.exec(path[2]!)?.[0]);
-      tok = r.rowToks[v]?.[row];
+      const built = r.built[v];
+      tok = built ? sourceToken(built, row) : undefined;
     } else if (path[0] === "structure") {
       const cyc = findCycle(s);
       if (cyc.length > 1) {

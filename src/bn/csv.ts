@@ -263,10 +263,12 @@ function buildLookups(structure: Structure, opts: CsvOptions): Map<string, numbe
       m.set(token, i);
     });
     for (const token of opts.missing ?? []) {
+      if (m.get(token) === MISSING) continue; // listed twice
       if (m.has(token)) {
         throw new BnformerError(
           "config",
           `missing-value token "${token}" is also a state of variable "${variable.name}"; choose another token`,
+          { path: ["missing"] },
         );
       }
       m.set(token, MISSING);

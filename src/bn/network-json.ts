@@ -102,8 +102,9 @@ function parseJsonText(text: string, file: string | undefined): unknown {
     return JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
+    // V8 names the position in most messages, not in "Unexpected token ..." ones.
     const m = /at position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : /end of JSON input/.test(msg) ? text.length : -1;
+    const pos = m ? Number(m[1]) : jsonErrorOffset(text);
     const loc: ErrorLocation = file === undefined ? {} : { file };
     if (pos >= 0) {
       const before = text.slice(0, pos).split("\n");
@@ -111,6 +112,80 @@ function parseJsonText(text: string, file: string | undefined): unknown {
       loc.column = before[before.length - 1]!.length + 1;
     }
     throw new BnformerError("parse", `invalid JSON: ${msg}`, loc, { cause: e });
+  }
+}
+
+/**
+ * Offset of the first JSON syntax error in `text` (text.length for an early end), or -1 if
+ * it is valid JSON. Iterative, so deep nesting cannot overflow the stack.
+ */
+export function jsonErrorOffset(text: string): number {
+  const n = text.length;
+  let i = 0;
+  const ws = () => {
+    for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13;) {
+      c = text.charCodeAt(++i);
+    }
+  };
+  const str = (): boolean => {
+    for (i++; i < n;) {
+      const c = text.charCodeAt(i);
+      if (c === 34) return ++i > 0;
+      if (c < 0x20) return false;
+      if (c !== 92) i++;
+      else if (text[i + 1] === "u") {
+        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
+        i += 6;
+      } else if (text[i + 1] !== undefined && '"\\/bfnrt'.includes(text[i + 1]!)) i += 2;
+      else return false;
+    }
+    return false;
+  };
+  const NUM = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+  const key = (): boolean => {
+    ws();
+    if (text.charCodeAt(i) !== 34 || !str()) return false;
+    ws();
+    return text[i] === ":" ? ++i > 0 : false;
+  };
+  const stack: string[] = []; // the closer each open array or object waits for
+  for (;;) {
+    ws();
+    if (i >= n) return n;
+    const c = text[i]!;
+    if (c === "{" || c === "[") {
+      i++;
+      ws();
+      const close = c === "{" ? "}" : "]";
+      if (text[i] === close) i++;
+      else {
+        stack.push(close);
+        if (close === "}" && !key()) return Math.min(i, n);
+        continue;
+      }
+    } else if (c === '"') {
+      if (!str()) return Math.min(i, n);
+    } else if (c === "-" || (c >= "0" && c <= "9")) {
+      NUM.lastIndex = i;
+      if (!NUM.exec(text)) return i;
+      i = NUM.lastIndex;
+    } else if (text.startsWith("true", i) || text.startsWith("null", i)) i += 4;
+    else if (text.startsWith("false", i)) i += 5;
+    else return i;
+    // After a value: close what ends here, then a "," before the next value.
+    for (;;) {
+      ws();
+      if (stack.length === 0) return i < n ? i : -1;
+      if (i >= n) return n;
+      if (text[i] === stack[stack.length - 1]) {
+        stack.pop();
+        i++;
+      } else if (text[i] === ",") {
+        i++;
+        if (stack[stack.length - 1] === "}" && !key()) return Math.min(i, n);
+        break;
+      } else return i;
+    }
   }
 }
 

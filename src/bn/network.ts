@@ -30,6 +30,13 @@ export interface Network extends Structure {
   readonly cpts: readonly Float64Array[];
 }
 
+/**
+ * Largest CPT (parent configurations x states) a network may have: 2^24 entries, 128 MiB
+ * as float64. The largest shipped network's largest CPT (water) has 3072. Checked on the
+ * structure, so no reader allocates a table before the limit is known to hold.
+ */
+export const MAX_CPT_ENTRIES = 2 ** 24;
+
 /** Tolerance for a CPT row sum: a row is a distribution when |sum - 1| <= this. */
 export const ROW_SUM_TOLERANCE = 1e-6;
 /** Largest row-sum error `renormalize` accepts (BIF files round to ~4 digits). */
@@ -130,8 +137,16 @@ export function findCycle(s: Structure): number[] {
   return [];
 }
 
-/** Throws on duplicate names, fewer than 2 states, bad parent indices, repeated parents, cycles. */
+/**
+ * Throws on no variables, duplicate names, fewer than 2 states, bad parent indices, repeated
+ * parents, a CPT over MAX_CPT_ENTRIES, cycles.
+ */
 export function validateStructure(s: Structure): void {
+  if (s.variables.length === 0) {
+    throw new BnformerError("network", "the network has no variables; it needs at least one", {
+      path: ["variables"],
+    });
+  }
   const seen = new Map<string, number>();
   s.variables.forEach((v, i) => {
     if (v.name.length === 0) throw new BnformerError("network", `variable ${i} has an empty name`);
@@ -190,6 +205,15 @@ export function validateStructure(s: Structure): void {
         );
       }
       used.add(p);
+    }
+    const configs = ps.reduce((n, p) => n * s.variables[p]!.states.length, 1);
+    const size = configs * s.variables[v]!.states.length;
+    if (size > MAX_CPT_ENTRIES) {
+      throw new BnformerError(
+        "network",
+        `the CPT of "${name}" would have ${size} entries (${ps.length} parents); at most ${MAX_CPT_ENTRIES} (2^24) are supported`,
+        { path: [name] },
+      );
     }
   });
   topologicalOrder(s);

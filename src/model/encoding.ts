@@ -172,16 +172,18 @@ function sharedTarget(queries: readonly Query[]): number {
 
 /**
  * Context rows as tokens (N, I). `target` >= 0 marks the target in every token (and is
- * needed by "throughTarget"); -1 leaves the target block zero.
+ * needed by "throughTarget"); -1 leaves the target block zero. `firstRow`: the number of
+ * the context's first row in error messages (a chunk of a longer context).
  */
 export function encodeContext(
   layout: TokenLayout,
   context: Dataset,
   opts: EncodingOptions = {},
   target = -1,
+  firstRow = 0,
 ): Float64Array {
   const out = new Float64Array(context.rows * layout.width);
-  writeContext(layout, context, opts, target, out, 0);
+  writeContext(layout, context, opts, target, out, 0, firstRow);
   return out;
 }
 
@@ -199,6 +201,7 @@ function writeContext(
   target: number,
   buf: Float64Array | Float32Array,
   offset: number,
+  firstRow = 0,
 ): void {
   const vis = opts.contextVisible ?? defaultEncodingOptions.contextVisible;
   if (context.vars !== layout.vars) {
@@ -221,7 +224,9 @@ function writeContext(
   const visible = vis === "all" ? () => true : (m: number) => layout.rank[m]! <= limit;
   for (let r = 0; r < context.rows; r++) {
     const row = context.data.subarray(r * context.vars, (r + 1) * context.vars);
-    for (let m = 0; m < layout.vars; m++) checkValue(layout, m, row[m]!, ["context", `row ${r}`]);
+    for (let m = 0; m < layout.vars; m++) {
+      checkValue(layout, m, row[m]!, ["context", `row ${firstRow + r}`]);
+    }
     writeToken(layout, buf, offset + r * I, row, visible, target, false);
   }
 }

@@ -8,11 +8,16 @@
  * - `transformerEngine`: any spec + weights run by the float64 reference executor; the
  *   context is encoded and run once (prepareContext) and each call costs one query token.
  * - `constructionEngine`: the constructed transformer of construction.ts.
+ * A row-local model (`contextIsRowLocal`: the construction) never holds a whole encoded
+ * context: it keeps each layer's context keys and values, built in chunks, while they fit
+ * in `contextCacheBytes`, and past that streams the context through each query in chunks,
+ * so its memory is bounded whatever the context's length (docs/construction.md, "Memory").
  * `explainQuery` returns what `bnformer explain` shows: the layer-2 attention of one query.
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
+import { sliceRows } from "../bn/dataset.ts";
 import type { Conditional } from "../estimate/generate.ts";
 import { contextConditional } from "../estimate/generate.ts";
 import type { EstimatorOptions } from "../estimate/options.ts";
@@ -21,8 +26,14 @@ import { backoffSupport } from "../estimate/backoff.ts";
 import type { TransformerSpec, TransformerWeights } from "./spec.ts";
 import type { EncodingOptions, TokenLayout } from "./encoding.ts";
 import { encodeContext, encodeQueries, tokenLayout } from "./encoding.ts";
-import type { ContextCache } from "./reference.ts";
-import { forwardQueries, prepareContext } from "./reference.ts";
+import type { ContextCache, ContextSource } from "./reference.ts";
+import {
+  contextIsRowLocal,
+  forwardQueries,
+  forwardQueriesStreamed,
+  prepareContext,
+  prepareContextChunked,
+} from "./reference.ts";
 import type { Construction, ConstructionOptions } from "./construction.ts";
 import { construct } from "./construction.ts";
 
@@ -54,7 +65,16 @@ export interface TransformerModel {
   shareContext?: boolean;
   /** Refuse contexts longer than this (the construction's guarantee stops there). */
   maxContext?: number;
+  /**
+   * Row-local models only: the largest context cache (keys and values of every layer) kept
+   * in memory; a longer context is streamed through each query in chunks instead.
+   * Default CONTEXT_CACHE_BYTES.
+   */
+  contextCacheBytes?: number;
 }
+
+/** Default `contextCacheBytes`: 64 MiB. */
+export const CONTEXT_CACHE_BYTES = 64 * 2 ** 20;
 
 function sameStructure(a: Structure, b: Structure): boolean {
   return (
@@ -90,13 +110,28 @@ export function transformerEngine(model: TransformerModel, name = "transformer")
           { path: ["maxContext"] },
         );
       }
+      const rowLocal = contextIsRowLocal(model.spec, model.weights);
+      const cacheBytes =
+        8 * context.rows * model.spec.layers.reduce((n, l) => n + 2 * l.heads * l.headDim, 0);
+      const stream = rowLocal && cacheBytes > (model.contextCacheBytes ?? CONTEXT_CACHE_BYTES);
+      const sourceFor = (key: number): ContextSource => ({
+        rows: context.rows,
+        encode: (start, end) =>
+          encodeContext(layout, sliceRows(context, start, end), model.encoding ?? {}, key, start),
+      });
       const caches = new Map<number, ContextCache>();
-      const cacheFor = (target: number): ContextCache => {
+      const cacheFor = (target: number): ContextCache | ContextSource => {
         const key = share ? -1 : target;
+        if (stream) return sourceFor(key);
         let cache = caches.get(key);
         if (!cache) {
-          const tokens = encodeContext(layout, context, model.encoding ?? {}, key);
-          cache = prepareContext(model.spec, model.weights, tokens);
+          cache = rowLocal
+            ? prepareContextChunked(model.spec, model.weights, sourceFor(key))
+            : prepareContext(
+                model.spec,
+                model.weights,
+                encodeContext(layout, context, model.encoding ?? {}, key),
+              );
           caches.set(key, cache);
         }
         return cache;
@@ -109,14 +144,15 @@ export function transformerEngine(model: TransformerModel, name = "transformer")
 function runQuery(
   model: TransformerModel,
   layout: TokenLayout,
-  cache: ContextCache,
+  context: ContextCache | ContextSource,
   target: number,
   row: ArrayLike<number>,
 ): Float64Array {
   const tokens = encodeQueries(layout, [{ row, target }]);
-  const { outputs } = forwardQueries(model.spec, model.weights, cache, tokens, {
-    keepAttention: false,
-  });
+  const { outputs } =
+    "layers" in context
+      ? forwardQueries(model.spec, model.weights, context, tokens, { keepAttention: false })
+      : forwardQueriesStreamed(model.spec, model.weights, context, tokens);
   const k = layout.cards[target]!;
   const p = Float64Array.from(outputs.subarray(0, k));
   if (model.spec.output === "logits") {

@@ -463,3 +463,174 @@ export function forwardQueries(
   const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
   return { outputs: readout(spec, weights, h, kinds), attention };
 }
+
+/**
+ * A context to run in chunks: `rows` tokens, encoded on demand. Each chunk of tokens is
+ * (end - start, I) for rows [start, end).
+ */
+export interface ContextSource {
+  readonly rows: number;
+  encode(start: number, end: number): Float64Array;
+}
+
+/** Context rows per chunk when a context is prepared or streamed in chunks. */
+export const CONTEXT_CHUNK_ROWS = 4096;
+
+/**
+ * True when no context token's state depends on any other token: every head of every layer
+ * but the last is silent (its rows of Wo are zero). Then a context can be run chunk by
+ * chunk, with the same numbers. The construction is such a model (its layer 1 attention is
+ * zero); a trained model is not.
+ */
+export function contextIsRowLocal(spec: TransformerSpec, weights: TransformerWeights): boolean {
+  const last = spec.layers.length - 1;
+  return spec.layers.every((ls, l) => {
+    if (l === last) return true;
+    for (let hd = 0; hd < ls.heads; hd++) {
+      if (!silentHead(weights.layers[l]!.attn.wo, hd, ls.headDim)) return false;
+    }
+    return true;
+  });
+}
+
+function requireRowLocal(spec: TransformerSpec, weights: TransformerWeights): void {
+  checkModel(spec, weights);
+  if (!contextIsRowLocal(spec, weights)) {
+    throw new BnformerError(
+      "spec",
+      "a context can be run in chunks only when every layer but the last has silent attention (all-zero Wo)",
+      { path: ["layers"] },
+    );
+  }
+}
+
+/**
+ * Every layer's keys and values of `rows` context tokens, each token run alone: for a
+ * row-local model these are the bits `runTokens` computes with the whole context, because
+ * the attention it skips (silent heads) adds nothing.
+ */
+function chunkKV(
+  spec: TransformerSpec,
+  w: TransformerWeights,
+  tokens: Float64Array,
+  rows: number,
+): LayerKV[] {
+  checkTokens(spec, tokens, rows);
+  const h = linear(tokens, rows, w.embed.w, w.embed.b); // (rows, D)
+  const last = spec.layers.length - 1;
+  return spec.layers.map((ls, l) => {
+    const lw = w.layers[l]!;
+    const { k, v } = projectQKV(lw, h, rows);
+    if (l < last) finishLayer(spec, lw, h, new Float64Array(rows * ls.heads * ls.headDim), rows);
+    return { k, v };
+  });
+}
+
+/**
+ * `prepareContext` of a row-local model, run `chunkRows` context rows at a time: the same
+ * cache, bit for bit, with working memory O(chunkRows) beside the cache itself.
+ */
+export function prepareContextChunked(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  source: ContextSource,
+  chunkRows = CONTEXT_CHUNK_ROWS,
+): ContextCache {
+  requireRowLocal(spec, weights);
+  const N = source.rows;
+  const layers: LayerKV[] = spec.layers.map((ls) => ({
+    k: new Float64Array(N * ls.heads * ls.headDim),
+    v: new Float64Array(N * ls.heads * ls.headDim),
+  }));
+  for (let start = 0; start < N; start += chunkRows) {
+    const end = Math.min(N, start + chunkRows);
+    chunkKV(spec, weights, source.encode(start, end), end - start).forEach((kv, l) => {
+      const HE = spec.layers[l]!.heads * spec.layers[l]!.headDim;
+      layers[l]!.k.set(kv.k, start * HE);
+      layers[l]!.v.set(kv.v, start * HE);
+    });
+  }
+  return { spec, weights, n: N, layers };
+}
+
+/**
+ * `forwardQueries` of a row-local model without a cache: the context is encoded and run
+ * `chunkRows` rows at a time, and the last layer's softmax over it is accumulated chunk by
+ * chunk with a running maximum and running sums (rescaled when the maximum grows), so
+ * memory is O(chunkRows + Q) whatever the context's length. The outputs equal
+ * `forwardQueries`' up to rounding (the sums are taken in another order); no attention
+ * maps are kept.
+ */
+export function forwardQueriesStreamed(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  source: ContextSource,
+  queries: Float64Array,
+  chunkRows = CONTEXT_CHUNK_ROWS,
+): ForwardResult {
+  requireRowLocal(spec, weights);
+  const Q = queries.length / spec.inputDim;
+  checkTokens(spec, queries, Q);
+  const last = spec.layers.length - 1;
+  // Layers before the last are silent: each query runs through them alone.
+  const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
+  for (let l = 0; l < last; l++) {
+    const ls = spec.layers[l]!;
+    finishLayer(spec, weights.layers[l]!, h, new Float64Array(Q * ls.heads * ls.headDim), Q);
+  }
+  const lw = weights.layers[last]!;
+  const H = spec.layers[last]!.heads;
+  const E = spec.layers[last]!.headDim;
+  const HE = H * E;
+  const scale = 1 / Math.sqrt(E);
+  const { q, k, v } = projectQKV(lw, h, Q);
+  const heads: number[] = [];
+  for (let hd = 0; hd < H; hd++) if (!silentHead(lw.attn.wo, hd, E)) heads.push(hd);
+  const max = new Float64Array(H * Q).fill(-Infinity); // running max score per (head, query)
+  const sum = new Float64Array(H * Q); // running sum of exp(score - max)
+  const acc = new Float64Array(Q * HE); // running sum of exp(score - max) * value
+  // Adds keys/values rows [0, n) of (n, H E) arrays to every (head, query) accumulator.
+  const scores = new Float64Array(Math.max(1, Math.min(chunkRows, source.rows)));
+  const add = (ck: Float64Array, cv: Float64Array, n: number, self: boolean) => {
+    for (const hd of heads) {
+      for (let i = 0; i < Q; i++) {
+        const qo = i * HE + hd * E;
+        const a = hd * Q + i;
+        let top = max[a]!;
+        for (let j = 0; j < n; j++) {
+          const ko = self ? qo : j * HE + hd * E;
+          const s = dot(q, qo, ck, ko, E) * scale;
+          scores[j] = s;
+          if (s > top) top = s;
+        }
+        if (top > max[a]!) {
+          const f = Math.exp(max[a]! - top); // 0 while nothing was added
+          sum[a]! *= f;
+          for (let e = 0; e < E; e++) acc[qo + e]! *= f;
+          max[a] = top;
+        }
+        for (let j = 0; j < n; j++) {
+          const wj = Math.exp(scores[j]! - top);
+          sum[a]! += wj;
+          axpy(wj, cv, self ? qo : j * HE + hd * E, acc, qo, E);
+        }
+      }
+    }
+  };
+  for (let start = 0; start < source.rows; start += chunkRows) {
+    const end = Math.min(source.rows, start + chunkRows);
+    const kv = chunkKV(spec, weights, source.encode(start, end), end - start)[last]!;
+    add(kv.k, kv.v, end - start, false);
+  }
+  add(k, v, 1, true); // each query attends to itself too (its own key and value)
+  for (const hd of heads) {
+    for (let i = 0; i < Q; i++) {
+      const qo = i * HE + hd * E;
+      const total = sum[hd * Q + i]!;
+      for (let e = 0; e < E; e++) acc[qo + e]! /= total;
+    }
+  }
+  finishLayer(spec, lw, h, acc, Q);
+  const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
+  return { outputs: readout(spec, weights, h, kinds), attention: [] };
+}
