@@ -30,6 +30,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     reps: { type: "string", default: "3" },
     child: { type: "string" },
+    tiny: { type: "boolean", default: false },
     file: { type: "string" },
   },
 });
@@ -90,9 +91,10 @@ function measure(kind: string, file: string): Measure {
 }
 
 function main(): void {
-  const n = Number(values.vars);
+  // --tiny: a small network, one rep, so CI sees the script run (bench/smoke.sh).
+  const n = values.tiny ? 60 : Number(values.vars);
   const seed = Number(values.seed);
-  const reps = Number(values.reps);
+  const reps = values.tiny ? 1 : Number(values.reps);
   mkdirSync("bench/out", { recursive: true });
   const bifPath = `bench/out/bif-parse-${n}-${seed}.bif`;
   const jsonPath = `bench/out/bif-parse-${n}-${seed}.json`;
@@ -102,6 +104,15 @@ function main(): void {
   });
   writeFileSync(bifPath, writeBif(net));
   writeFileSync(jsonPath, writeNetworkJson(net));
+  // Before any time counts: the BIF must read back as the network that was written.
+  const back = loadNetwork(bifPath);
+  let gap = back.variables.length === net.variables.length ? 0 : Infinity;
+  net.cpts.forEach((cpt, v) => {
+    const got = back.cpts[v]!;
+    if (got.length !== cpt.length) gap = Infinity;
+    for (let i = 0; i < cpt.length; i++) gap = Math.max(gap, Math.abs(got[i]! - cpt[i]!));
+  });
+  if (!(gap < 1e-9)) throw new Error(`the BIF read back a different network (gap ${gap})`);
   const mib = (p: string) => (statSync(p).size / 2 ** 20).toFixed(1);
   console.log(
     `${cpus()[0]?.model ?? "?"}, Node ${process.version}, load ${loadavg()[0]!.toFixed(2)}`,
