@@ -117,6 +117,7 @@ export const explain: Command = {
         target: v.name,
         distribution: Object.fromEntries(v.states.map((s, i) => [s, e.distribution[i]!])),
         parents: structure.parents[target]!.map((p) => structure.variables[p]!.name),
+        shown: { layer: e.heads[view.shown]!.layer, head: e.heads[view.shown]!.head },
         heads: agreementSummaries(view).map((x) => ({
           layer: x.layer,
           head: x.head,
