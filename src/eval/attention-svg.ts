@@ -250,6 +250,9 @@ function summaryTable(view: AttentionView): string[] {
       Number.isNaN(x.fullMatchTv) ? "-" : fmt(x.fullMatchTv),
     ]);
   }
+  // What attention spread evenly over the context and the query itself would give.
+  const even = 1 / (view.context.rows + 1);
+  lines.push(["uniform", "", ...levels.map((a) => fmt(first.rows[a]! * even)), fmt(even), ""]);
   return ["attention mass by number of parents agreeing with the query:", ...padTable(lines)];
 }
 

@@ -57,9 +57,10 @@ test("the text table lists the shown head's rows, then every head's mass by agre
       "3     0         =  ?     z",
       "self  0",
       "attention mass by number of parents agreeing with the query:",
-      "layer  head  2 of 2 (1 rows)  1 of 2 (3 rows)  0 of 2 (0 rows)  self      TV to uniform on 2 of 2",
-      "1      1     0.250000         0.625000         0                0.125000  0",
-      "1      2     0.500000         0.500000         0                0         0",
+      "layer    head  2 of 2 (1 rows)  1 of 2 (3 rows)  0 of 2 (0 rows)  self      TV to uniform on 2 of 2",
+      "1        1     0.250000         0.625000         0                0.125000  0",
+      "1        2     0.500000         0.500000         0                0         0",
+      "uniform        0.200000         0.600000         0                0.200000",
     ].join("\n"),
   );
 });
