@@ -13,7 +13,7 @@ const read = (path: string) => readFileSync(path, "utf8");
 function sourcesTable(): Map<string, number[]> {
   const rows = new Map<string, number[]>();
   for (const line of read("data/SOURCES.md").split("\n")) {
-    const m = /^\| (\S+\.bif) \|/.exec(line);
+    const m = /^\| ([^/|\s]+\.bif) \|/.exec(line); // the bnlearn table names bare files
     if (!m) continue;
     const cells = line.split("|").map((c) => c.trim());
     rows.set(m[1]!, cells.slice(4, 9).map(Number));
