@@ -18,6 +18,8 @@ export interface OptionDef {
   /** Lower bound for int/number (inclusive unless `exclusiveMin`). */
   readonly min?: number;
   readonly exclusiveMin?: boolean;
+  /** Upper bound for int/number (inclusive). */
+  readonly max?: number;
   readonly placeholder?: string;
 }
 
@@ -128,6 +130,7 @@ function convert(cmd: string, name: string, o: OptionDef, given: string | boolea
   if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) {
     throw usageError(cmd, `--${name} must be ${o.exclusiveMin ? ">" : ">="} ${o.min}; got ${s}`);
   }
+  if (o.max !== undefined && x > o.max) throw usageError(cmd, `--${name} must be <= ${o.max}; got ${s}`);
   return x;
 }
 

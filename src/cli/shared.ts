@@ -7,6 +7,19 @@ import type { Dataset } from "../bn/dataset.ts";
 import { loadNetwork, loadStructure } from "../bn/network-file.ts";
 import { loadCsv } from "../bn/csv.ts";
 import { assertNotAnInput } from "../files.ts";
+import { MAX_SEED } from "../bn/rng.ts";
+
+/** A seed flag: the RNG's whole range, 0..MAX_SEED, and nothing reduced into it. */
+export function seedOption(help: string, fallback?: number): OptionDef {
+  return {
+    kind: "int",
+    min: 0,
+    max: MAX_SEED,
+    ...(fallback !== undefined ? { default: fallback } : {}),
+    placeholder: "SEED",
+    help: `${help}, 0..${MAX_SEED}`,
+  };
+}
 
 /** --structure and --context: the inputs of every in-context command (generate, predict, explain). */
 export const contextInputOptions: Record<string, OptionDef> = {

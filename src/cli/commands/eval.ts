@@ -9,7 +9,7 @@ import type { Command } from "../command.ts";
 import { describeModel } from "../../eval/experiment.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
+import { loadStructureArg, priorFromFlags, priorParameterOptions, seedOption } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -72,11 +72,10 @@ export const evaluate: Command = {
         help: "context lengths",
       },
       episodes: { kind: "int", min: 1, default: 2000, help: "episodes per length" },
-      "eval-seed": { kind: "int", default: 20250105, help: "seed of the evaluation episodes" },
-      seed: {
-        kind: "int",
-        help: "replicate seed of the episodes (default: the first model's training seed)",
-      },
+      "eval-seed": seedOption("seed of the evaluation episodes", 20250105),
+      seed: seedOption(
+        "replicate seed of the episodes (default: the first model's training seed)",
+      ),
       unseen: {
         kind: "choice",
         choices: ["marginal", "uniform"],

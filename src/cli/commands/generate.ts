@@ -8,6 +8,7 @@ import {
   loadStructureArg,
   checkedOutput,
   separatorForOutput,
+  seedOption,
 } from "../shared.ts";
 import { engineOptions, engineFromArgs } from "../engine-args.ts";
 import { createRng } from "../../bn/rng.ts";
@@ -25,7 +26,7 @@ export const generate: Command = {
     options: {
       ...contextInputOptions,
       n: { kind: "int", required: true, min: 1, help: "number of rows to generate" },
-      seed: { kind: "int", default: 0, min: 0, help: "random seed" },
+      seed: seedOption("random seed", 0),
       out: { kind: "string", placeholder: "FILE", help: "output file; stdout if omitted" },
       ...engineOptions,
       ...dataOptions,

@@ -1,7 +1,7 @@
 /** `bnformer sample`: seeded ancestral sampling of rows from a network into a CSV/TSV file. */
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
-import { renormalizeOption, loadNetworkArg, checkedOutput, separatorForOutput } from "../shared.ts";
+import { renormalizeOption, loadNetworkArg, checkedOutput, separatorForOutput, seedOption } from "../shared.ts";
 import { createRng } from "../../bn/rng.ts";
 import { sampleRows } from "../../bn/sample.ts";
 import { writeCsv } from "../../bn/csv.ts";
@@ -20,7 +20,7 @@ export const sample: Command = {
         help: "network file (.bif or .json)",
       },
       n: { kind: "int", required: true, min: 1, help: "number of rows" },
-      seed: { kind: "int", default: 0, min: 0, help: "random seed" },
+      seed: seedOption("random seed", 0),
       out: {
         kind: "string",
         placeholder: "FILE",

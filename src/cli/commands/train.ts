@@ -8,7 +8,7 @@ import type { Command } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
+import { loadStructureArg, priorFromFlags, priorParameterOptions, seedOption } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -136,7 +136,7 @@ const options: Record<string, OptionDef> = {
     help: "how the context length is drawn per batch",
   },
   ...modelOptions,
-  seed: { kind: "int", default: 0, help: "seed of the weights and the data stream" },
+  seed: seedOption("seed of the weights and the data stream", 0),
   out: { kind: "string", required: true, placeholder: "DIR", help: "run directory" },
   resume: {
     kind: "boolean",
