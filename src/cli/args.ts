@@ -130,7 +130,8 @@ function convert(cmd: string, name: string, o: OptionDef, given: string | boolea
   if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) {
     throw usageError(cmd, `--${name} must be ${o.exclusiveMin ? ">" : ">="} ${o.min}; got ${s}`);
   }
-  if (o.max !== undefined && x > o.max) throw usageError(cmd, `--${name} must be <= ${o.max}; got ${s}`);
+  if (o.max !== undefined && x > o.max)
+    throw usageError(cmd, `--${name} must be <= ${o.max}; got ${s}`);
   return x;
 }
 
