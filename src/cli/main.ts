@@ -5,6 +5,7 @@
  */
 import { BnformerError } from "../errors.ts";
 import { formatHelp, parseCommandArgs } from "./args.ts";
+import { cliErrorMessage } from "./hints.ts";
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { processIo } from "./io.ts";
@@ -50,7 +51,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return await cmd.run(args, io);
   } catch (e) {
     if (e instanceof BnformerError) {
-      io.err(`bnformer ${name}: ${e.message}\n`);
+      io.err(`bnformer ${name}: ${cliErrorMessage(e, cmd.def)}\n`);
       return e.code === "config" ? 2 : 1;
     }
     throw e;

@@ -99,6 +99,11 @@ export const dataOptions: Record<string, OptionDef> = {
     default: "error",
     help: "what to do with a cell whose state the network does not declare",
   },
+  missing: {
+    kind: "string",
+    placeholder: "'?,NA'",
+    help: "comma-separated cell values that mean missing (an empty cell always does)",
+  },
 };
 
 const SEPARATORS: Record<string, "auto" | "," | "\t" | ";" | " "> = {
@@ -112,13 +117,23 @@ const SEPARATORS: Record<string, "auto" | "," | "\t" | ";" | " "> = {
 /** Reads a data file with the flags of `dataOptions`. */
 export function loadDataArg(path: string, structure: Structure, args: Parsed): Dataset {
   const ignore = str(args, "ignore-columns");
+  const missing = str(args, "missing");
   return loadCsv(path, structure, {
+    missing: missing ? commaList(missing) : [],
     separator: SEPARATORS[str(args, "separator") ?? "auto"]!,
     cellCoding: str(args, "cell-coding") as "names" | "one-based" | "zero-based",
-    ignoreColumns: ignore ? ignore.split(",").map((s) => s.trim()) : [],
+    ignoreColumns: ignore ? commaList(ignore) : [],
     unknownColumns: str(args, "unknown-columns") as "error" | "ignore",
     undeclaredStates: str(args, "undeclared-states") as "error" | "missing",
   });
+}
+
+/** The non-empty, trimmed items of "a, b,c". */
+function commaList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 /** The separator to write with: tab for .tsv/.txt outputs, comma otherwise. */

@@ -2,7 +2,7 @@
 // clear message, and leaves nothing behind that blocks the corrected command.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
@@ -38,4 +38,103 @@ test("a rejected train config leaves no run folder; the corrected rerun trains",
   const ok = await run(["train", ...TINY, "--heads", "2", "--out", out]);
   assert.equal(ok.code, 0, ok.err);
   assert.ok(existsSync(join(out, "model")));
+});
+
+const ASIA = "data/bif/asia.bif";
+const ASIA_HEADER = "asia,tub,smoke,lung,bronc,either,xray,dysp";
+
+/** A CSV over asia's variables plus an INT column, with "?" and "NA" for missing cells. */
+function asiaWithTokens(dir: string): string {
+  const path = join(dir, "tokens.csv");
+  writeFileSync(
+    path,
+    `${ASIA_HEADER},INT\n` +
+      "yes,no,?,no,yes,no,no,yes,1\n" +
+      "NA,no,yes,no,yes,no,no,yes,2\n" +
+      "no,no,yes,yes,no,yes,yes,yes,0\n",
+  );
+  return path;
+}
+
+test("error hints name the CLI flags, not the library's option names", async () => {
+  const dir = tmp();
+  const data = asiaWithTokens(dir);
+  const out = join(dir, "fit.bif");
+  const column = await run(["fit", "--structure", ASIA, "--data", data, "--out", out]);
+  assert.equal(column.code, 1);
+  assert.match(column.err, /column "INT" is not a variable/);
+  assert.match(column.err, /pass --ignore-columns INT or --unknown-columns ignore to skip it/);
+  assert.doesNotMatch(column.err, /ignoreColumns|unknownColumns/);
+
+  const cell = await run([
+    "fit",
+    "--structure",
+    ASIA,
+    "--data",
+    data,
+    "--out",
+    out,
+    "--ignore-columns",
+    "INT",
+  ]);
+  assert.equal(cell.code, 1);
+  assert.match(cell.err, /tokens\.csv:2:\d+: variable "smoke": "\?" is not a declared state/);
+  assert.match(cell.err, /pass --missing '\?' or --undeclared-states missing/);
+  assert.doesNotMatch(cell.err, /undeclaredStates/);
+  assert.equal(existsSync(out), false);
+
+  const unseen = await run([
+    ...["predict", "--structure", ASIA, "--context", data, "--ignore-columns", "INT"],
+    ...["--missing", "?,NA", "--target", "lung", "--given", "smoke=no", "--unseen", "error"],
+  ]);
+  assert.equal(unseen.code, 1);
+  assert.match(unseen.err, /pass --unseen marginal or --unseen uniform or --estimator bdeu/);
+
+  const rounded = join(dir, "rounded.bif");
+  writeFileSync(
+    rounded,
+    "network r { }\nvariable A { type discrete [ 2 ] { a0, a1 }; }\n" +
+      "probability ( A ) { table 0.50004, 0.5; }\n",
+  );
+  const info = await run(["info", rounded]);
+  assert.equal(info.code, 1);
+  assert.match(info.err, /pass --renormalize to rescale rounded rows/);
+});
+
+test("--missing reads the listed tokens as missing in every command that reads data", async () => {
+  const dir = tmp();
+  const data = asiaWithTokens(dir);
+  const read = ["--ignore-columns", "INT", "--missing", " ?, NA ,"];
+  const fitted = join(dir, "fit.json");
+  const fit = await run(["fit", "--structure", ASIA, "--data", data, "--out", fitted, ...read]);
+  assert.equal(fit.code, 0, fit.err);
+  // smoke is missing in row 1, observed "yes" in rows 2-3: its MLE is P(yes) = 1.
+  const net = JSON.parse(readFileSync(fitted, "utf8")) as {
+    variables: { name: string; cpt: number[][] }[];
+  };
+  assert.deepEqual(net.variables.find((v) => v.name === "smoke")!.cpt, [[1, 0]]);
+  const context = ["--structure", ASIA, "--context", data, ...read];
+  const query = ["--target", "lung", "--given", "smoke=yes"];
+  const predict = await run(["predict", ...context, ...query, "--format", "json"]);
+  assert.equal(predict.code, 0, predict.err);
+  assert.deepEqual(JSON.parse(predict.out).distribution, { yes: 0.5, no: 0.5 });
+  const generate = await run(["generate", ...context, "--n", "2", "--seed", "1"]);
+  assert.equal(generate.code, 0, generate.err);
+  assert.equal(generate.out.trim().split("\n").length, 3);
+  const explain = await run(["explain", ...context, ...query]);
+  assert.equal(explain.code, 0, explain.err);
+  // A token that is also a state is refused, naming both.
+  const clash = await run([
+    "fit",
+    "--structure",
+    ASIA,
+    "--data",
+    data,
+    "--out",
+    fitted,
+    "--missing",
+    "yes",
+  ]);
+  assert.equal(clash.code, 2);
+  assert.match(clash.err, /missing-value token "yes" is also a state of variable "asia"/);
 });
