@@ -31,6 +31,8 @@ export interface CommandDef {
   /** Positional arguments: names, for help text and count checking. */
   readonly positionals?: readonly string[];
   readonly examples?: readonly string[];
+  /** Lines printed after the options in --help. */
+  readonly notes?: readonly string[];
 }
 
 export type ParsedValue = string | number | boolean | undefined;
@@ -161,6 +163,7 @@ export function formatHelp(def: CommandDef): string {
     if (f.length + 2 <= width) lines.push(`  ${f.padEnd(width)}${h}`);
     else lines.push(`  ${f}`, `  ${"".padEnd(width)}${h}`);
   }
+  if (def.notes?.length) lines.push("", ...def.notes);
   if (def.examples?.length) lines.push("", "examples:", ...def.examples.map((e) => `  ${e}`));
   return lines.join("\n") + "\n";
 }

@@ -138,3 +138,51 @@ test("--missing reads the listed tokens as missing in every command that reads d
   assert.equal(clash.code, 2);
   assert.match(clash.err, /missing-value token "yes" is also a state of variable "asia"/);
 });
+
+test("fit refuses a data file with a header and no rows, naming the file", async () => {
+  const dir = tmp();
+  const data = join(dir, "header-only.csv");
+  writeFileSync(data, `${ASIA_HEADER}\n\n`);
+  const out = join(dir, "fit.bif");
+  const r = await run(["fit", "--structure", ASIA, "--data", data, "--out", out]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /header-only\.csv: no data rows after the header/);
+  assert.equal(existsSync(out), false);
+});
+
+test("fit says when its estimator writes another structure than the one given", async () => {
+  const dir = tmp();
+  const data = join(dir, "rows.csv");
+  assert.equal((await run(["sample", "--network", ASIA, "--n", "200", "--out", data])).code, 0);
+  const edgesOf = (path: string) =>
+    (JSON.parse(readFileSync(path, "utf8")) as { variables: { parents: string[] }[] }).variables
+      .map((v) => v.parents.length)
+      .reduce((a, b) => a + b, 0);
+  const expected: Record<string, RegExp | null> = {
+    naive:
+      /note: --estimator naive conditions every variable on all the variables before it.*28 edges, the structure 8/,
+    marginal:
+      /note: --estimator marginal fits every variable without parents.*0 edges, the structure 8/,
+    mle: null,
+    bdeu: null,
+  };
+  for (const [estimator, note] of Object.entries(expected)) {
+    const out = join(dir, `${estimator}.json`);
+    const r = await run([
+      "fit",
+      "--structure",
+      ASIA,
+      "--data",
+      data,
+      "--estimator",
+      estimator,
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    if (note) assert.match(r.err, note);
+    else assert.doesNotMatch(r.err, /note:/);
+    // The note states what was written.
+    assert.equal(edgesOf(out), estimator === "naive" ? 28 : estimator === "marginal" ? 0 : 8);
+  }
+});
