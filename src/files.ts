@@ -1,7 +1,9 @@
 /**
  * File access with the project's guarantees: reads name the file in their errors;
  * writes go to a temporary file in the same folder and are renamed into place, so a
- * failure never leaves a half-written output; outputs may not be one of the inputs.
+ * failure never leaves a half-written output; outputs may not be one of the inputs. The
+ * temporary files being written are registered, so that an interrupted process can remove
+ * them (the CLI does on Ctrl-C and kill: src/cli/interrupt.ts).
  */
 import {
   readFileSync,
@@ -12,8 +14,57 @@ import {
   existsSync,
   mkdirSync,
 } from "node:fs";
+import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { dirname, resolve, basename, join } from "node:path";
 import { BnformerError } from "./errors.ts";
+
+/** Temporary files being written now. */
+const tempFiles = new Set<string>();
+let tempWatcher: ((writing: boolean) => void) | null = null;
+
+/**
+ * `watch(true)` when a temporary file appears where none was, `watch(false)` when the last
+ * is gone (renamed or removed); null stops watching. One watcher: the CLI's.
+ */
+export function watchTempFiles(watch: ((writing: boolean) => void) | null): void {
+  tempWatcher = watch;
+}
+
+/** Removes every temporary file being written (for an interrupted process); how many. */
+export function removeTempFiles(): number {
+  const n = tempFiles.size;
+  for (const p of tempFiles) removeQuietly(p);
+  tempFiles.clear();
+  tempWatcher?.(false);
+  return n;
+}
+
+/** A new temporary path beside `path`, registered until `dropTemp`. */
+function addTemp(path: string): string {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  tempFiles.add(tmp);
+  if (tempFiles.size === 1) tempWatcher?.(true);
+  return tmp;
+}
+
+/** Best-effort removal: a cleanup must not hide the error that caused it. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // e.g. ENOTDIR: the folder was a file, so there is nothing to remove.
+  }
+}
+
+function dropTemp(tmp: string): void {
+  if (tempFiles.delete(tmp) && tempFiles.size === 0) tempWatcher?.(false);
+}
+
+const writeError = (path: string, e: unknown) =>
+  new BnformerError("io", `cannot write: ${(e as Error).message}`, { file: path }, { cause: e });
 
 /** The file's bytes, or an "io" error naming it. */
 export function readBytes(path: string): Uint8Array {
@@ -34,20 +85,57 @@ export function readText(path: string): string {
 
 /** Writes `data` to `path` through a temporary file and a rename (atomic on one filesystem). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let tmp: string | undefined;
   try {
+    tmp = addTemp(path);
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new BnformerError(
-      "io",
-      `cannot write: ${(e as Error).message}`,
-      { file: path },
-      { cause: e },
-    );
+    if (tmp !== undefined) removeQuietly(tmp);
+    throw writeError(path, e);
+  } finally {
+    if (tmp !== undefined) dropTemp(tmp);
+  }
+}
+
+/**
+ * `writeFileAtomic` for output made piece by piece: each chunk is written as it comes, with
+ * the event loop free in between (so Ctrl-C is handled mid-write, and a large output is
+ * never one string). Errors of `chunks` itself pass through; the temporary file is removed.
+ */
+export async function writeFileAtomicChunks(
+  path: string,
+  chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+): Promise<void> {
+  let tmp: string | undefined;
+  let fh: FileHandle | undefined;
+  const io = async <T>(f: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw writeError(path, e);
+    }
+  };
+  try {
+    tmp = await io(() => addTemp(path));
+    const at = tmp;
+    fh = await io(() => open(at, "w"));
+    const out = fh;
+    for await (const chunk of chunks) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      for (let at = 0; at < bytes.length;) {
+        at += (await io(() => out.write(bytes, at, bytes.length - at))).bytesWritten;
+      }
+    }
+    fh = undefined;
+    await io(() => out.close());
+    await io(() => renameSync(at, path));
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    if (tmp !== undefined) removeQuietly(tmp);
+    throw e;
+  } finally {
+    if (tmp !== undefined) dropTemp(tmp);
   }
 }
 

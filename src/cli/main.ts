@@ -6,6 +6,7 @@
 import { BnformerError } from "../errors.ts";
 import { formatHelp, parseCommandArgs } from "./args.ts";
 import { cliErrorMessage } from "./hints.ts";
+import { guardInterrupts } from "./interrupt.ts";
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { processIo } from "./io.ts";
@@ -48,7 +49,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(formatHelp(cmd.def));
       return 0;
     }
-    return await cmd.run(args, io);
+    const unguard = guardInterrupts();
+    try {
+      return await cmd.run(args, io);
+    } finally {
+      unguard();
+    }
   } catch (e) {
     if (e instanceof BnformerError) {
       io.err(`bnformer ${name}: ${cliErrorMessage(e, cmd.def)}\n`);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
+import { onFirstInterrupt } from "../interrupt.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -107,10 +108,12 @@ export const experiment: Command = {
     const runs = planRuns(exp, out);
     const stop = new AbortController();
     const onInt = () => {
-      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      io.err(
+        "\nstopping after this step (a checkpoint will be saved; Ctrl-C again quits now) ...\n",
+      );
       stop.abort();
     };
-    process.once("SIGINT", onInt);
+    const release = onFirstInterrupt(onInt);
     let outcomes: RunOutcome[];
     try {
       outcomes = await trainPlanned(runs, {
@@ -122,7 +125,7 @@ export const experiment: Command = {
           : { onStep: (_r: PlannedRun, m: StepMetrics) => statusLine(io, m) }),
       });
     } finally {
-      process.off("SIGINT", onInt);
+      release();
     }
     if (outcomes.length < runs.length || outcomes.some((o) => o.model === null)) {
       io.err(`interrupted; run the same command again to resume\n`);

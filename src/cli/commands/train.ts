@@ -6,6 +6,7 @@
  */
 import type { Command } from "../command.ts";
 import type { CliIo } from "../io.ts";
+import { onFirstInterrupt } from "../interrupt.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
 import { loadStructureArg, priorFromFlags, priorParameterOptions, seedOption } from "../shared.ts";
@@ -170,10 +171,12 @@ export const train: Command = {
     const config = resume ? undefined : runConfigFromArgs(args);
     const stop = new AbortController();
     const onInt = () => {
-      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      io.err(
+        "\nstopping after this step (a checkpoint will be saved; Ctrl-C again quits now) ...\n",
+      );
       stop.abort();
     };
-    process.once("SIGINT", onInt);
+    const release = onFirstInterrupt(onInt);
     try {
       const r = await runTraining({
         outDir: out,
@@ -196,7 +199,7 @@ export const train: Command = {
       );
       return 0;
     } finally {
-      process.off("SIGINT", onInt);
+      release();
     }
   },
 };
