@@ -13,6 +13,7 @@ import {
   realpathSync,
   existsSync,
   mkdirSync,
+  statSync,
 } from "node:fs";
 import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
@@ -42,6 +43,7 @@ export function removeTempFiles(): number {
 
 /** A new temporary path beside `path`, registered until `dropTemp`. */
 function addTemp(path: string): string {
+  assertNotAFolder(path);
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -63,17 +65,38 @@ function dropTemp(tmp: string): void {
   if (tempFiles.delete(tmp) && tempFiles.size === 0) tempWatcher?.(false);
 }
 
+/** A system error in words (no temporary paths, no errno jargon where a phrase will do). */
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: "no such file",
+    EISDIR: "it is a folder, not a file",
+    ENOTDIR: "a part of the path is a file, not a folder",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    ENOSPC: "no space left on the device",
+    EROFS: "read-only file system",
+  };
+  return (code !== undefined ? words[code] : undefined) ?? (e as Error).message;
+}
+
 const writeError = (path: string, e: unknown) =>
-  new BnformerError("io", `cannot write: ${(e as Error).message}`, { file: path }, { cause: e });
+  e instanceof BnformerError
+    ? e
+    : new BnformerError("io", `cannot write: ${reason(e)}`, { file: path }, { cause: e });
+
+/** Throws when `path` is an existing folder (an output must be a file path). */
+export function assertNotAFolder(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new BnformerError("io", "cannot write: it is a folder; give a file path", { file: path });
+}
 
 /** The file's bytes, or an "io" error naming it. */
 export function readBytes(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    const why =
-      (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new BnformerError("io", `cannot read: ${why}`, { file: path }, { cause: e });
+    throw new BnformerError("io", `cannot read: ${reason(e)}`, { file: path }, { cause: e });
   }
 }
 

@@ -129,6 +129,9 @@ function convert(cmd: string, name: string, o: OptionDef, given: string | boolea
     throw usageError(cmd, `--${name} must be a number; got "${s}"`);
   if (o.kind === "int" && !Number.isInteger(x))
     throw usageError(cmd, `--${name} must be an integer; got "${s}"`);
+  // Past 2^53 integers are not exact: 99999999999999999999 reads as 100000000000000000000.
+  if (o.kind === "int" && !Number.isSafeInteger(x))
+    throw usageError(cmd, `--${name} must be an integer of magnitude below 2^53; got "${s}"`);
   if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) {
     throw usageError(cmd, `--${name} must be ${o.exclusiveMin ? ">" : ">="} ${o.min}; got ${s}`);
   }

@@ -5,8 +5,9 @@ import type { CptPrior } from "../bn/priors.ts";
 import type { Network, Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { loadNetwork, loadStructure } from "../bn/network-file.ts";
-import { loadCsv } from "../bn/csv.ts";
-import { assertNotAnInput } from "../files.ts";
+import { loadCsv, writeCsv } from "../bn/csv.ts";
+import { assertNotAFolder, assertNotAnInput, writeFileAtomicChunks } from "../files.ts";
+import type { CliIo } from "./io.ts";
 import { MAX_SEED } from "../bn/rng.ts";
 
 /** A seed flag: the RNG's whole range, 0..MAX_SEED, and nothing reduced into it. */
@@ -136,6 +137,38 @@ function commaList(text: string): string[] {
     .filter((s) => s !== "");
 }
 
+/** Rows drawn and written at a time: memory stays bounded and Ctrl-C is handled in between. */
+export const ROW_CHUNK = 1 << 16;
+
+/**
+ * The CSV text of `n` rows that `draw` makes, in pieces: the header, then ROW_CHUNK rows at
+ * a time (separator by `out`'s extension). A `draw` that continues one random stream gives
+ * the rows of a single call for all n.
+ */
+export function* csvChunks(
+  structure: Structure,
+  n: number,
+  draw: (rows: number) => Dataset,
+  out: string | undefined,
+): Generator<string> {
+  const opts = { separator: out ? separatorForOutput(out) : "," } as const;
+  const none = { vars: structure.variables.length, rows: 0, data: new Uint8Array(0) };
+  const header = writeCsv(structure, none, opts);
+  yield header;
+  for (let done = 0; done < n; done += ROW_CHUNK)
+    yield writeCsv(structure, draw(Math.min(ROW_CHUNK, n - done)), opts).slice(header.length);
+}
+
+/** Writes `chunks` to `out` through a temporary file, or to stdout when `out` is undefined. */
+export async function writeRows(
+  io: CliIo,
+  out: string | undefined,
+  chunks: Iterable<string>,
+): Promise<void> {
+  if (out === undefined) for (const text of chunks) io.out(text);
+  else await writeFileAtomicChunks(out, chunks);
+}
+
 /** The separator to write with: tab for .tsv/.txt outputs, comma otherwise. */
 export function separatorForOutput(path: string): "," | "\t" {
   return /\.(tsv|txt)$/i.test(path) ? "\t" : ",";
@@ -149,9 +182,10 @@ export function loadStructureArg(path: string): Structure {
   return loadStructure(path);
 }
 
-/** Refuses an output path that is one of the inputs; returns the output path. */
+/** Refuses an output path that is one of the inputs or a folder; returns the output path. */
 export function checkedOutput(out: string, inputs: readonly string[]): string {
   assertNotAnInput(out, inputs);
+  assertNotAFolder(out);
   return out;
 }
 

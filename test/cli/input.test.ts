@@ -7,6 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../../src/cli/io.ts";
+import { ROW_CHUNK } from "../../src/cli/shared.ts";
+import { loadNetwork } from "../../src/bn/network-file.ts";
+import { loadCsv, writeCsv } from "../../src/bn/csv.ts";
+import { createRng } from "../../src/bn/rng.ts";
+import { sampleRows } from "../../src/bn/sample.ts";
+import { generateRows } from "../../src/estimate/index.ts";
+import { estimatorEngine } from "../../src/model/engine.ts";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
@@ -185,4 +192,46 @@ test("fit says when its estimator writes another structure than the one given", 
     // The note states what was written.
     assert.equal(edgesOf(out), estimator === "naive" ? 28 : estimator === "marginal" ? 0 : 8);
   }
+});
+
+test("an output that is a folder is refused before any work; a missing folder is created", async () => {
+  const dir = tmp();
+  const sample = await run(["sample", "--network", ASIA, "--n", "5", "--out", dir]);
+  assert.equal(sample.code, 1);
+  assert.match(sample.err, /cannot write: it is a folder; give a file path/);
+  assert.doesNotMatch(sample.err, /\.tmp|EISDIR/);
+  const fit = await run(["fit", "--structure", ASIA, "--data", dir, "--out", join(dir, "f.bif")]);
+  assert.equal(fit.code, 1);
+  assert.match(fit.err, /cannot read: it is a folder, not a file/);
+  const nested = join(dir, "a", "b", "asia.json");
+  const convert = await run(["convert", ASIA, nested]);
+  assert.equal(convert.code, 0, convert.err);
+  assert.ok(existsSync(nested));
+});
+
+test("sample and generate write in chunks the very rows of one call", async () => {
+  const dir = tmp();
+  const n = ROW_CHUNK + 1000;
+  const out = join(dir, "rows.csv");
+  assert.equal(
+    (await run(["sample", "--network", ASIA, "--n", String(n), "--seed", "9", "--out", out])).code,
+    0,
+  );
+  const net = loadNetwork(ASIA);
+  const whole = writeCsv(net, sampleRows(createRng(9), net, n));
+  assert.equal(readFileSync(out, "utf8"), whole);
+
+  const context = join(dir, "context.csv");
+  assert.equal((await run(["sample", "--network", ASIA, "--n", "50", "--out", context])).code, 0);
+  const generated = join(dir, "generated.tsv");
+  const g = await run([
+    ...["generate", "--structure", ASIA, "--context", context, "--n", String(n)],
+    ...["--seed", "4", "--out", generated],
+  ]);
+  assert.equal(g.code, 0, g.err);
+  const conditional = estimatorEngine({ estimator: "mle" }).bind(net, loadCsv(context, net));
+  const expected = writeCsv(net, generateRows(createRng(4), net, n, conditional), {
+    separator: "\t",
+  });
+  assert.equal(readFileSync(generated, "utf8"), expected);
 });
