@@ -8,6 +8,8 @@ import { loadNetwork, loadStructure } from "../bn/network-file.ts";
 import { loadCsv, writeCsv } from "../bn/csv.ts";
 import { assertNotAFolder, assertNotAnInput, writeFileAtomicChunks } from "../files.ts";
 import type { CliIo } from "./io.ts";
+import { existsSync, statSync } from "node:fs";
+import { BnformerError } from "../errors.ts";
 import { MAX_SEED } from "../bn/rng.ts";
 
 /** A seed flag: the RNG's whole range, 0..MAX_SEED, and nothing reduced into it. */
@@ -186,6 +188,14 @@ export function loadStructureArg(path: string): Structure {
 export function checkedOutput(out: string, inputs: readonly string[]): string {
   assertNotAnInput(out, inputs);
   assertNotAFolder(out);
+  return out;
+}
+
+/** Refuses an output folder that is an existing file (or an input); returns the path. */
+export function checkedOutputFolder(out: string, inputs: readonly string[] = []): string {
+  assertNotAnInput(out, inputs);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new BnformerError("io", "is a file; --out needs a folder", { file: out });
   return out;
 }
 

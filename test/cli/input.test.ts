@@ -14,6 +14,7 @@ import { createRng } from "../../src/bn/rng.ts";
 import { sampleRows } from "../../src/bn/sample.ts";
 import { generateRows } from "../../src/estimate/index.ts";
 import { estimatorEngine } from "../../src/model/engine.ts";
+import { MAX_EVAL_LENGTH, resolveProtocolConfig } from "../../src/eval/protocol.ts";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
@@ -234,4 +235,34 @@ test("sample and generate write in chunks the very rows of one call", async () =
     separator: "\t",
   });
   assert.equal(readFileSync(generated, "utf8"), expected);
+});
+
+test("an --out folder that is a file is refused before any work", async () => {
+  const dir = tmp();
+  const file = join(dir, "taken");
+  writeFileSync(file, "not a folder\n");
+  for (const argv of [
+    ["train", ...TINY, "--heads", "1", "--out", file],
+    ["construct", "--structure", ASIA, "--max-context", "5", "--out", file],
+    ["eval", "--checkpoint", "no-such-run", "--out", file],
+  ]) {
+    const r = await run(argv);
+    assert.equal(r.code, 1, argv.join(" "));
+    assert.match(r.err, /taken: is a file; --out needs a folder/);
+    assert.equal(readFileSync(file, "utf8"), "not a folder\n");
+  }
+});
+
+test("evaluation lengths beyond what attention fits in memory are refused up front", () => {
+  const structure = loadNetwork(ASIA);
+  const ok = resolveProtocolConfig({ structure, lengths: [1, MAX_EVAL_LENGTH] });
+  assert.deepEqual(ok.lengths, [1, MAX_EVAL_LENGTH]);
+  assert.throws(
+    () => resolveProtocolConfig({ structure, lengths: [MAX_EVAL_LENGTH + 1] }),
+    /context length 10001 is above 10000/,
+  );
+  assert.throws(
+    () => resolveProtocolConfig({ structure, seeds: [2 ** 32] }),
+    /seeds must be distinct integers in 0\.\.4294967295/,
+  );
 });

@@ -35,6 +35,7 @@ import { renderReport } from "../../eval/report.ts";
 import { parseLengths } from "./eval.ts";
 import { acceptanceSection, evaluateGraph, trainingSection } from "../../eval/experiment.ts";
 import { statusLine } from "./train.ts";
+import { checkedOutputFolder } from "../shared.ts";
 
 export const experiment: Command = {
   def: {
@@ -102,7 +103,7 @@ export const experiment: Command = {
         `unknown experiment "${args.positionals[0]}"; the only one is "paper"`,
       );
     const exp = experimentFromArgs(args);
-    const out = str(args, "out")!;
+    const out = checkedOutputFolder(str(args, "out")!);
     const t0 = performance.now();
     writeFileAtomic(join(out, "experiment.json"), JSON.stringify(exp, null, 2) + "\n");
     const runs = planRuns(exp, out);

@@ -9,7 +9,13 @@ import type { CliIo } from "../io.ts";
 import { onFirstInterrupt } from "../interrupt.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg, priorFromFlags, priorParameterOptions, seedOption } from "../shared.ts";
+import {
+  loadStructureArg,
+  priorFromFlags,
+  priorParameterOptions,
+  seedOption,
+  checkedOutputFolder,
+} from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -166,7 +172,7 @@ export const train: Command = {
     ],
   },
   async run(args, io) {
-    const out = str(args, "out")!;
+    const out = checkedOutputFolder(str(args, "out")!);
     const resume = flag(args, "resume");
     const config = resume ? undefined : runConfigFromArgs(args);
     const stop = new AbortController();
