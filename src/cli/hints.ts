@@ -2,7 +2,7 @@
  * Error hints in the CLI's words: a library error names the option that fixes it
  * (errors.ts ErrorHint); here each option is rendered as the flag that sets it.
  */
-import type { CommandDef } from "./args.ts";
+import type { CommandDef, Parsed } from "./args.ts";
 import type { OptionFix } from "../errors.ts";
 import { BnformerError, formatHint, formatLocation } from "../errors.ts";
 
@@ -20,15 +20,18 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
 };
 
 /** The message of `e` for command `def`: its hint as that command's flags where it has them. */
-export function cliErrorMessage(e: BnformerError, def: CommandDef): string {
+export function cliErrorMessage(e: BnformerError, def: CommandDef, args?: Parsed): string {
   if (!e.hint) return e.message;
   const usable = e.hint.fixes.filter((f) => flagFor(f, def) !== undefined);
   if (usable.length === 0) return e.message;
   const render = (f: OptionFix) => {
     const flag = `--${flagFor(f, def)!}`;
-    if (f.value === true) return flag;
-    const value = typeof f.value === "string" ? f.value : (f.value as readonly string[]).join(",");
-    return `${flag} ${shellWord(value)}`;
+    if (typeof f.value === "boolean") return flag; // flagFor admits only true
+    if (typeof f.value === "string") return `${flag} ${shellWord(f.value)}`;
+    // A list adds to what the flag already holds (--missing NA, then "?" -> --missing 'NA,?').
+    const given = args?.values[flagFor(f, def)!];
+    const items = [...(typeof given === "string" && given.trim() ? [given] : []), ...f.value];
+    return `${flag} ${shellWord(items.join(","))}`;
   };
   const hint = formatHint({ ...e.hint, fixes: usable }, render, "pass");
   return `${formatLocation(e.location)}${e.detail}; ${hint}`;

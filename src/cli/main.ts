@@ -4,6 +4,7 @@
  * bad usage). Only src/cli touches argv, stdout and exit codes.
  */
 import { BnformerError } from "../errors.ts";
+import type { Parsed } from "./args.ts";
 import { formatHelp, parseCommandArgs } from "./args.ts";
 import { cliErrorMessage } from "./hints.ts";
 import { guardInterrupts } from "./interrupt.ts";
@@ -43,8 +44,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     );
     return 2;
   }
+  let args: Parsed | undefined;
   try {
-    const args = parseCommandArgs(cmd.def, rest);
+    args = parseCommandArgs(cmd.def, rest);
     if (args.help) {
       io.out(formatHelp(cmd.def));
       return 0;
@@ -57,7 +59,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
   } catch (e) {
     if (e instanceof BnformerError) {
-      io.err(`bnformer ${name}: ${cliErrorMessage(e, cmd.def)}\n`);
+      io.err(`bnformer ${name}: ${cliErrorMessage(e, cmd.def, args)}\n`);
       return e.code === "config" ? 2 : 1;
     }
     throw e;

@@ -89,6 +89,12 @@ test("error hints name the CLI flags, not the library's option names", async () 
   assert.match(cell.err, /tokens\.csv:2:\d+: variable "smoke": "\?" is not a declared state/);
   assert.match(cell.err, /pass --missing '\?' or --undeclared-states missing/);
   assert.doesNotMatch(cell.err, /undeclaredStates/);
+  // A suggested token adds to the ones already given.
+  const more = await run([
+    ...["fit", "--structure", ASIA, "--data", data, "--out", out],
+    ...["--ignore-columns", "INT", "--missing", "NA"],
+  ]);
+  assert.match(more.err, /"\?" is not a declared state.*pass --missing 'NA,\?' or/);
   assert.equal(existsSync(out), false);
 
   const unseen = await run([
