@@ -167,8 +167,13 @@ export async function writeRows(
   out: string | undefined,
   chunks: Iterable<string>,
 ): Promise<void> {
-  if (out === undefined) for (const text of chunks) io.out(text);
-  else await writeFileAtomicChunks(out, chunks);
+  if (out === undefined) {
+    for (const text of chunks) {
+      io.out(text);
+      // Let a closed pipe (`bnformer sample ... | head`) end the process between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } else await writeFileAtomicChunks(out, chunks);
 }
 
 /** The separator to write with: tab for .tsv/.txt outputs, comma otherwise. */
