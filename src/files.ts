@@ -23,6 +23,8 @@ import { BnformerError } from "./errors.ts";
 /** Temporary files being written now. */
 const tempFiles = new Set<string>();
 let tempWatcher: ((writing: boolean) => void) | null = null;
+/** Tells apart the temporary files of one process started in the same millisecond. */
+let tempSerial = 0;
 
 /**
  * `watch(true)` when a temporary file appears where none was, `watch(false)` when the last
@@ -46,7 +48,7 @@ function addTemp(path: string): string {
   assertNotAFolder(path);
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${tempSerial++}.tmp`);
   tempFiles.add(tmp);
   if (tempFiles.size === 1) tempWatcher?.(true);
   return tmp;
