@@ -4,7 +4,10 @@
  * bad usage). Only src/cli touches argv, stdout and exit codes.
  */
 import { BnformerError } from "../errors.ts";
+import type { Parsed } from "./args.ts";
 import { formatHelp, parseCommandArgs } from "./args.ts";
+import { cliErrorMessage } from "./hints.ts";
+import { guardInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./io.ts";
 import { processIo } from "./io.ts";
 import type { CommandEntry } from "./commands/index.ts";
@@ -42,16 +45,22 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return 2;
   }
   const cmd = await entry.load();
+  let args: Parsed | undefined;
   try {
-    const args = parseCommandArgs(cmd.def, rest);
+    args = parseCommandArgs(cmd.def, rest);
     if (args.help) {
       io.out(formatHelp(cmd.def));
       return 0;
     }
-    return await cmd.run(args, io);
+    const unguard = guardInterrupts();
+    try {
+      return await cmd.run(args, io);
+    } finally {
+      unguard();
+    }
   } catch (e) {
     if (e instanceof BnformerError) {
-      io.err(`bnformer ${name}: ${e.message}\n`);
+      io.err(`bnformer ${name}: ${cliErrorMessage(e, cmd.def, args)}\n`);
       return e.code === "config" ? 2 : 1;
     }
     throw e;

@@ -379,7 +379,7 @@ test("malformed BIF: model errors from the validator carry the file location", (
 
 test("renormalize passes through to the validator", () => {
   const text = AB + ROOT_A + "probability ( B | A ) { (a0) 0.5, 0.5; (a1) 0.30004, 0.7; }";
-  assert.throws(() => parseBif(text), /--renormalize/);
+  assert.throws(() => parseBif(text), /set renormalize: true to rescale rounded rows/);
   const net = parseBif(text, { renormalize: true });
   assert.ok(Math.abs(net.cpts[1]![2]! + net.cpts[1]![3]! - 1) < 1e-15);
 });
