@@ -44,3 +44,11 @@ test("every module in src/cli/commands/ is a listed command", async () => {
     );
   }
 });
+
+test("--version prints package.json's version", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+  const io = captureIo();
+  assert.equal(await main(["--version"], io), 0);
+  assert.equal(io.stdout.join(""), `bnformer ${version}\n`);
+});
