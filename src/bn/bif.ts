@@ -14,7 +14,7 @@
  * `writeBif` writes the bnlearn dialect with `String(x)` numbers (exact float64 round trip)
  * and quotes every name that is not a plain identifier.
  */
-import { BnformerError, formatLocation } from "../errors.ts";
+import { BnformerError, relocated } from "../errors.ts";
 import type { Network, Structure } from "./network.ts";
 import { cardinalities, findCycle, validateNetwork, validateStructure } from "./network.ts";
 import { decodeParentConfig, parentStrides } from "./cpt.ts";
@@ -383,9 +383,7 @@ function located<T>(r: Resolved, file: string | undefined, check: () => T): T {
       tok = r.decls[s.variables.findIndex((x) => x.name === path[0])]?.nameTok;
     }
     if (!tok) throw e;
-    const message = e.message.slice(formatLocation(e.location).length);
-    const loc = { ...tokenLocation(tok, file), path };
-    throw new BnformerError(e.code, message, loc, { cause: e });
+    throw relocated(e, { ...tokenLocation(tok, file), path });
   }
 }
 

@@ -292,9 +292,17 @@ function mapColumns(header: TableRecord, structure: Structure, opts: CsvOptions)
       throw new BnformerError(
         "data",
         `column "${name}" is not a variable of network "${structure.name}" ` +
-          `(variables: ${structure.variables.map((x) => x.name).join(", ")}); ` +
-          `list it in ignoreColumns or set unknownColumns: "ignore"`,
+          `(variables: ${structure.variables.map((x) => x.name).join(", ")})`,
         withFile(opts.file, { line: header.line, column: header.columns[c]! }),
+        {
+          hint: {
+            fixes: [
+              { option: "ignoreColumns", value: [name] },
+              { option: "unknownColumns", value: "ignore" },
+            ],
+            effect: "to skip it",
+          },
+        },
       );
     }
     colToVar[c] = v;
@@ -337,9 +345,17 @@ function undeclaredState(rec: TableRecord, c: number, variable: Variable, opts: 
       : `${coding} codes ${codes} stand for ${states}`;
   throw new BnformerError(
     "data",
-    `variable "${variable.name}": "${rec.cells[c]}" is not a declared state (${declared}); ` +
-      `undeclaredStates: "missing" reads such cells as missing`,
+    `variable "${variable.name}": "${rec.cells[c]}" is not a declared state (${declared})`,
     withFile(opts.file, { line: rec.line, column: rec.columns[c]! }),
+    {
+      hint: {
+        fixes: [
+          { option: "missing", value: [rec.cells[c]!] },
+          { option: "undeclaredStates", value: "missing" },
+        ],
+        effect: "to read such cells as missing",
+      },
+    },
   );
 }
 

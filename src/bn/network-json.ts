@@ -13,7 +13,7 @@
  * omitted (a structure-only file, read by `parseNetworkJsonStructure`). Unknown keys are
  * rejected by name; every error names its JSON path (e.g. `variables[3].cpt[2]`).
  */
-import { BnformerError, formatLocation, type ErrorLocation } from "../errors.ts";
+import { BnformerError, relocated, type ErrorLocation } from "../errors.ts";
 import type { Network, Structure } from "./network.ts";
 import { cardinalities, validateNetwork, validateStructure } from "./network.ts";
 import { parentConfigCount } from "./cpt.ts";
@@ -303,7 +303,6 @@ function located<T>(s: Structure, file: string | undefined, check: () => T): T {
     if (p[0] === "cpt" && i >= 0)
       path = `variables[${i}].cpt[${/\d+/.exec(p[2] ?? "")?.[0] ?? ""}]`;
     else if (i >= 0) path = `variables[${i}]`;
-    const message = e.message.slice(formatLocation(e.location).length);
-    throw new BnformerError("network", message, location(file, path), { cause: e });
+    throw relocated(e, location(file, path));
   }
 }

@@ -267,17 +267,24 @@ export function validateNetwork(net: Network, opts: ValidateOptions = {}): Netwo
         for (let j = 0; j < k; j++) out[r * k + j]! /= sum;
         continue;
       }
-      const hint = opts.renormalize
+      const beyond = opts.renormalize
         ? `more than the ${RENORMALIZE_TOLERANCE} that renormalize accepts`
-        : off <= RENORMALIZE_TOLERANCE
-          ? "; pass renormalize (CLI: --renormalize) to rescale rounded rows"
-          : "";
+        : "";
+      const fixable = !opts.renormalize && off <= RENORMALIZE_TOLERANCE;
       throw new BnformerError(
         "network",
-        `row sums to ${+sum.toPrecision(10)}, not 1 (tolerance ${ROW_SUM_TOLERANCE})${hint}`,
+        `row sums to ${+sum.toPrecision(10)}, not 1 (tolerance ${ROW_SUM_TOLERANCE})${beyond}`,
         {
           path: ["cpt", name, `row ${r}`],
         },
+        fixable
+          ? {
+              hint: {
+                fixes: [{ option: "renormalize", value: true }],
+                effect: "to rescale rounded rows",
+              },
+            }
+          : {},
       );
     }
     return out;

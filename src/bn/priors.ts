@@ -97,8 +97,14 @@ export function validatePrior(structure: Structure, prior: CptPrior): void {
     throw new BnformerError(
       "config",
       `a ${prior.kind} prior needs binary variables; "${v.name}" has ${v.states.length} states ` +
-        `(${v.states.join(", ")}); use { kind: "dirichlet", alpha } for categorical variables`,
+        `(${v.states.join(", ")})`,
       { path: ["prior", prior.kind, v.name] },
+      {
+        hint: {
+          fixes: [{ option: "prior.kind", value: "dirichlet" }],
+          effect: "for categorical variables",
+        },
+      },
     );
   }
 }

@@ -6,6 +6,7 @@
  * platform. A compiled loop may draw without a call per number (the sampler's kernel,
  * sample-kernel.ts): `saveState` the words, step sfc32 on them, `loadState` them back.
  */
+import { BnformerError } from "../errors.ts";
 
 export interface Rng {
   /** Uniform float in [0, 1) with 32 bits of randomness. */
@@ -89,10 +90,15 @@ class Sfc32 implements Rng {
   }
 }
 
-/** A generator for `seed` (any integer; taken mod 2^32). */
+/** The largest seed: seeds are 32-bit (splitmix32 state), so larger ones would alias smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** A generator for `seed`, an integer in 0..MAX_SEED (others are a "config" error, not reduced). */
 export function createRng(seed: number): Rng {
-  if (!Number.isInteger(seed))
-    throw new RangeError(`createRng: seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)
+    throw new BnformerError("config", `seed must be an integer in 0..${MAX_SEED}, got ${seed}`, {
+      path: ["seed"],
+    });
   const sm = splitmix32(seed >>> 0);
   const rng = new Sfc32([sm(), sm(), sm(), sm()], seed);
   for (let i = 0; i < 12; i++) rng.nextUint32(); // discard the warm-up draws of sfc32

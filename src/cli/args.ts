@@ -18,6 +18,8 @@ export interface OptionDef {
   /** Lower bound for int/number (inclusive unless `exclusiveMin`). */
   readonly min?: number;
   readonly exclusiveMin?: boolean;
+  /** Upper bound for int/number (inclusive). */
+  readonly max?: number;
   readonly placeholder?: string;
 }
 
@@ -29,6 +31,8 @@ export interface CommandDef {
   /** Positional arguments: names, for help text and count checking. */
   readonly positionals?: readonly string[];
   readonly examples?: readonly string[];
+  /** Lines printed after the options in --help. */
+  readonly notes?: readonly string[];
 }
 
 export type ParsedValue = string | number | boolean | undefined;
@@ -125,9 +129,14 @@ function convert(cmd: string, name: string, o: OptionDef, given: string | boolea
     throw usageError(cmd, `--${name} must be a number; got "${s}"`);
   if (o.kind === "int" && !Number.isInteger(x))
     throw usageError(cmd, `--${name} must be an integer; got "${s}"`);
+  // Past 2^53 integers are not exact: 99999999999999999999 reads as 100000000000000000000.
+  if (o.kind === "int" && !Number.isSafeInteger(x))
+    throw usageError(cmd, `--${name} must be an integer of magnitude below 2^53; got "${s}"`);
   if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) {
     throw usageError(cmd, `--${name} must be ${o.exclusiveMin ? ">" : ">="} ${o.min}; got ${s}`);
   }
+  if (o.max !== undefined && x > o.max)
+    throw usageError(cmd, `--${name} must be <= ${o.max}; got ${s}`);
   return x;
 }
 
@@ -157,6 +166,7 @@ export function formatHelp(def: CommandDef): string {
     if (f.length + 2 <= width) lines.push(`  ${f.padEnd(width)}${h}`);
     else lines.push(`  ${f}`, `  ${"".padEnd(width)}${h}`);
   }
+  if (def.notes?.length) lines.push("", ...def.notes);
   if (def.examples?.length) lines.push("", "examples:", ...def.examples.map((e) => `  ${e}`));
   return lines.join("\n") + "\n";
 }

@@ -82,8 +82,17 @@ function unseenError(site: UnseenSite): BnformerError {
       : `parent configuration (${cfg}) of "${name}" occurs in none of the ${site.contextRows} context rows`;
   return new BnformerError(
     "estimate",
-    `${what}, so its MLE is undefined (unseen policy "error"); ` +
-      `use unseen policy "marginal" or "uniform", or a Bayesian estimator, to get an estimate`,
+    `${what}, so its MLE is undefined (unseen policy "error")`,
     { path: ["estimate", name] },
+    {
+      hint: {
+        fixes: [
+          { option: "unseen", value: "marginal" },
+          { option: "unseen", value: "uniform" },
+          { option: "estimator", value: "bdeu" },
+        ],
+        effect: "to get an estimate",
+      },
+    },
   );
 }

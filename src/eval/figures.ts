@@ -10,10 +10,7 @@
  * colour in every figure: the baselines have fixed colours, other methods take the rest in
  * the result's order.
  */
-import { compile } from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { parse, View } from "vega";
-import { Resvg } from "@resvg/resvg-js";
 import { join } from "node:path";
 import { writeFileAtomic } from "../files.ts";
 import type { EvalResult } from "./protocol.ts";
@@ -257,6 +254,8 @@ export function ratioFigureSpec(
 
 /** SVG text of a Vega-Lite spec (headless vega, estimated text widths). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded here, not at the top: `eval --help` and the other commands should not pay for vega.
+  const [{ compile }, { parse, View }] = await Promise.all([import("vega-lite"), import("vega")]);
   const view = new View(parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -266,7 +265,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** PNG bytes of an SVG at `scale` x its size (2 gives print-ready resolution). */
-export function svgToPng(svg: string, scale = 2): Uint8Array {
+export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
+  const { Resvg } = await import("@resvg/resvg-js");
   const resvg = new Resvg(svg, {
     fitTo: { mode: "zoom", value: scale },
     background: "white",
@@ -302,7 +302,7 @@ export async function renderFigureSvgs(result: EvalResult): Promise<Omit<Figure,
 /** Every figure of a result, rendered. */
 export async function renderFigures(result: EvalResult, scale = 2): Promise<Figure[]> {
   const svgs = await renderFigureSvgs(result);
-  return svgs.map((f) => ({ ...f, png: svgToPng(f.svg, scale) }));
+  return Promise.all(svgs.map(async (f) => ({ ...f, png: await svgToPng(f.svg, scale) })));
 }
 
 /** File names (SVG and PNG) of each figure kind written by `writeFigures`. */

@@ -24,6 +24,7 @@ import type { Structure } from "../bn/network.ts";
 import { validateStructure } from "../bn/network.ts";
 import type { CptPrior } from "../bn/priors.ts";
 import { DEFAULT_BINARY_PRIOR, validatePrior } from "../bn/priors.ts";
+import { MAX_SEED } from "../bn/rng.ts";
 import type { UnseenPolicy } from "../estimate/policy.ts";
 import { DEFAULT_UNSEEN_POLICY, isUnseenPolicy } from "../estimate/policy.ts";
 import type { Method } from "./episodes.ts";
@@ -38,6 +39,12 @@ export { NODE_MEAN, PREDICTION_TOLERANCE } from "./scoring.ts";
 
 /** The context lengths of the paper's evaluation. */
 export const PAPER_LENGTHS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 300, 400, 500];
+
+/**
+ * The longest context evaluated: a transformer attends over every token of it at once
+ * (length^2 scores per head), and far beyond this the process is killed for memory.
+ */
+export const MAX_EVAL_LENGTH = 10_000;
 
 /** What to evaluate: the structure, the prior of the evaluation CPTs, lengths and seeds. */
 export interface ProtocolConfig {
@@ -132,6 +139,11 @@ export function resolveProtocolConfig(
   if (c.lengths.length === 0) bad("lengths", "at least one context length is needed");
   c.lengths.forEach((n, i) => {
     if (!Number.isInteger(n) || n < 1) bad("lengths", `context length ${n} is not an integer >= 1`);
+    if (n > MAX_EVAL_LENGTH)
+      bad(
+        "lengths",
+        `context length ${n} is above ${MAX_EVAL_LENGTH}, more than a transformer's attention fits in memory`,
+      );
     if (i > 0 && n <= c.lengths[i - 1]!)
       bad("lengths", `context lengths must increase strictly; ${n} follows ${c.lengths[i - 1]}`);
   });
@@ -141,13 +153,13 @@ export function resolveProtocolConfig(
   ] as const) {
     if (!Number.isInteger(x) || x < 1) bad(field, `${field} must be an integer >= 1, got ${x}`);
   }
-  if (!Number.isInteger(c.evalSeed)) bad("evalSeed", `evalSeed must be an integer`);
-  if (
-    c.seeds.length === 0 ||
-    !c.seeds.every(Number.isInteger) ||
-    new Set(c.seeds).size < c.seeds.length
-  )
-    bad("seeds", `seeds must be distinct integers, at least one; got [${c.seeds.join(", ")}]`);
+  const isSeed = (x: number) => Number.isInteger(x) && x >= 0 && x <= MAX_SEED;
+  if (!isSeed(c.evalSeed)) bad("evalSeed", `evalSeed must be an integer in 0..${MAX_SEED}`);
+  if (c.seeds.length === 0 || !c.seeds.every(isSeed) || new Set(c.seeds).size < c.seeds.length)
+    bad(
+      "seeds",
+      `seeds must be distinct integers in 0..${MAX_SEED}, at least one; got [${c.seeds.join(", ")}]`,
+    );
   if (!isUnseenPolicy(c.unseen) || c.unseen === "error") {
     bad(
       "unseen",

@@ -4,6 +4,7 @@
  * names the first bad field.
  */
 import { BnformerError } from "../errors.ts";
+import { MAX_SEED } from "../bn/rng.ts";
 import type { AdamwConfig } from "./adamw.ts";
 import { defaultAdamwConfig, validateAdamw } from "./adamw.ts";
 import type { ScheduleConfig } from "./schedule.ts";
@@ -47,7 +48,8 @@ export function validateTrainConfig(c: TrainConfig): void {
     new BnformerError("config", `${k} must be ${want}, got ${JSON.stringify(v)}`, {
       path: ["train", k],
     });
-  if (!Number.isInteger(c.seed)) throw bad("seed", c.seed, "an integer");
+  if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > MAX_SEED)
+    throw bad("seed", c.seed, `an integer in 0..${MAX_SEED}`);
   if (!Number.isInteger(c.steps) || c.steps < 1) throw bad("steps", c.steps, "an integer >= 1");
   if (!LOSS_KINDS.includes(c.loss)) throw bad("loss", c.loss, `one of ${LOSS_KINDS.join(", ")}`);
   validateSchedule(c.schedule);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import type { PaperGraphName } from "../bn/families.ts";
 import { PAPER_GRAPH_NAMES, paperGraph } from "../bn/families.ts";
+import { MAX_SEED } from "../bn/rng.ts";
 import type { TrainConfig } from "./config.ts";
 import { defaultTrainConfig } from "./config.ts";
 import type { RunConfig, RunOutcome } from "./run.ts";
@@ -133,9 +134,9 @@ export function validateExperiment(e: ExperimentConfig): void {
   if (
     e.seeds.length === 0 ||
     new Set(e.seeds).size < e.seeds.length ||
-    !e.seeds.every(Number.isInteger)
+    !e.seeds.every((x) => Number.isInteger(x) && x >= 0 && x <= MAX_SEED)
   )
-    bad("seeds", `need distinct integers, got [${e.seeds.join(", ")}]`);
+    bad("seeds", `need distinct integers in 0..${MAX_SEED}, got [${e.seeds.join(", ")}]`);
   if (e.targets.length === 0) bad("targets", "at least one training target is needed");
   if (e.steps === null && e.minutes === null) bad("steps", "give steps or minutes");
   if (e.steps !== null && !(Number.isInteger(e.steps) && e.steps >= 1))

@@ -20,6 +20,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
+import { validateSpec } from "../model/spec.ts";
 import { writeFileAtomic } from "../files.ts";
 import type { TrainConfig } from "./config.ts";
 import { validateTrainConfig } from "./config.ts";
@@ -124,8 +125,12 @@ async function resolveRun(o: RunOptions, log: (l: string) => void): Promise<RunC
       file: o.outDir,
     });
   const c = o.config;
+  // Everything training would reject is rejected here, before calibrating or writing
+  // run.json: a run folder left behind by a bad config refused every rerun.
   const task = buildTask(c.task);
+  validateSpec(specForTask(task.layout, c.model));
   let trainCfg: TrainConfig = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
+  validateTrainConfig(trainCfg);
   if (c.stepsFromMinutes) {
     log(`calibrating the step count for ${c.minutes} min on this machine ...`);
     const cal = await calibrateRun(c);

@@ -84,6 +84,9 @@ export const defaultTaskConfig: Omit<TaskConfig, "kind" | "structures" | "random
   queryRows: 4,
 };
 
+/** Most attention scores (batch x tokens^2) a task's largest batch may need per head. */
+export const MAX_ATTENTION_CELLS = 2 ** 30;
+
 /** A resolved task: its structures, shared token layout and batch drawing. */
 export interface TrainingTask {
   readonly config: TaskConfig;
@@ -191,6 +194,17 @@ export function buildTask(config: TaskConfig): TrainingTask {
   const M = layout.vars;
   const Q = config.queryRows * M;
   const tokensFor = (n: number) => n + Q;
+  // The largest batch's attention scores, B x T x T per head: past MAX_ATTENTION_CELLS no
+  // machine holds them, and the typed arrays would fail with a bare RangeError.
+  const longest = tokensFor(config.contextMax);
+  if (config.batchSize * longest * longest > MAX_ATTENTION_CELLS) {
+    throw new BnformerError(
+      "config",
+      `batchSize ${config.batchSize} x (contextMax ${config.contextMax} + queryRows ${config.queryRows} x ${M} variables)^2 ` +
+        `attention scores exceed ${MAX_ATTENTION_CELLS}; use a smaller batch, contextMax or queryRows`,
+      { path: ["task"] },
+    );
+  }
   const task: TrainingTask = {
     config,
     structures,

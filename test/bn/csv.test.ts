@@ -105,7 +105,7 @@ test("cell coding: one-based and zero-based state indices", () => {
     (e: Error) =>
       e.message ===
       'w.csv:2:3: variable "wind": "0" is not a declared state (one-based codes 1..3 stand for calm, ' +
-        'breeze, gale); undeclaredStates: "missing" reads such cells as missing',
+        'breeze, gale); set missing: ["0"] or undeclaredStates: "missing" to read such cells as missing',
   );
 });
 
@@ -117,7 +117,7 @@ test("ignored and unknown columns", () => {
       (e as { code?: string }).code === "data" &&
       e.message ===
         'd.csv:1:1: column "INT" is not a variable of network "weather" (variables: rain, wind, ' +
-          'wet grass); list it in ignoreColumns or set unknownColumns: "ignore"',
+          'wet grass); set ignoreColumns: ["INT"] or unknownColumns: "ignore" to skip it',
   );
   assert.throws(() => parseCsv(text, S, { ignoreColumns: ["INT"] }), /column "note" is not/);
   const d = parseCsv(text, S, { ignoreColumns: ["INT"], unknownColumns: "ignore" });
@@ -133,7 +133,7 @@ test("errors name file, line, column and variable", () => {
     [
       "rain,wind,wet grass\nyes,calm,wet\nno,storm,dry\n",
       'd.csv:3:4: variable "wind": "storm" is not a declared state (declared states: calm, ' +
-        'breeze, gale); undeclaredStates: "missing" reads such cells as missing',
+        'breeze, gale); set missing: ["storm"] or undeclaredStates: "missing" to read such cells as missing',
     ],
     [
       "rain,wind,wet grass\nyes,calm\n",

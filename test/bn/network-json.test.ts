@@ -208,7 +208,7 @@ test("a JSON syntax error gives its line and column when V8 reports a position",
 
 test("renormalize passes through to the validator", () => {
   const text = doc((d) => ((d.variables[2]!.cpt as unknown[])[1] = [0.20004, 0.8]));
-  assert.throws(() => parseNetworkJson(text), /--renormalize/);
+  assert.throws(() => parseNetworkJson(text), /set renormalize: true to rescale rounded rows/);
   const net = parseNetworkJson(text, { renormalize: true });
   assert.ok(Math.abs(net.cpts[2]![2]! + net.cpts[2]![3]! - 1) < 1e-15);
 });

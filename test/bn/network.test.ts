@@ -64,7 +64,7 @@ test("negative entries and bad row sums are rejected with their row", () => {
 
 test("renormalize rescales rows off by at most 1e-4 and leaves the input unchanged", () => {
   const n = net([0.5, 0.5, 0.30004, 0.7]);
-  assert.throws(() => validateNetwork(n), /--renormalize/);
+  assert.throws(() => validateNetwork(n), /set renormalize: true to rescale rounded rows/);
   const fixed = validateNetwork(n, { renormalize: true });
   assert.ok(Math.abs(fixed.cpts[1]![2]! + fixed.cpts[1]![3]! - 1) < 1e-15);
   assert.equal(n.cpts[1]![2], 0.30004);

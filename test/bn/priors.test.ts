@@ -117,7 +117,7 @@ test("prior parameters and cardinalities are validated with clear messages", () 
     (e: Error) =>
       e.message ===
       'prior > uniform > X0: a uniform prior needs binary variables; "X0" has 3 states (0, 1, 2); ' +
-        'use { kind: "dirichlet", alpha } for categorical variables',
+        'set prior.kind: "dirichlet" for categorical variables',
   );
   assert.throws(
     () => sampleNetwork(createRng(0), TERNARY, { kind: "beta", alpha: 1 }),

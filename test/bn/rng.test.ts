@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { BnformerError } from "../../src/errors.ts";
 import {
+  MAX_SEED,
   createRng,
   restoreRng,
   sampleBeta,
@@ -27,6 +29,21 @@ test("same seed gives the same stream; different seeds differ", () => {
   const xc = Array.from({ length: 20 }, () => c.next());
   assert.deepEqual(xa, xb);
   assert.notDeepEqual(xa, xc);
+});
+
+test("a seed outside 0..2^32-1 or not an integer is a config error, never reduced mod 2^32", () => {
+  for (const seed of [-1, 2 ** 32, 2 ** 32 + 5, 1.5, NaN, Infinity]) {
+    assert.throws(
+      () => createRng(seed),
+      (e: unknown) =>
+        e instanceof BnformerError && e.code === "config" && /0\.\.4294967295/.test(e.message),
+      String(seed),
+    );
+  }
+  // The ends of the range are distinct streams (2^32 - 1 no longer aliases -1, nor 2^32 seed 0).
+  const first = (seed: number) => createRng(seed).nextUint32();
+  assert.notEqual(first(MAX_SEED), first(0));
+  assert.equal(first(MAX_SEED), first(MAX_SEED));
 });
 
 test("restoring a saved state continues the stream exactly", () => {

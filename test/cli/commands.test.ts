@@ -25,3 +25,30 @@ test("a command's --help comes from its loaded module; --help lists every comman
   assert.equal(await main(["info", "--help"], info), 0);
   assert.match(info.stdout.join(""), /--json/);
 });
+
+test("every module in src/cli/commands/ is a listed command", async () => {
+  const { readdirSync } = await import("node:fs");
+  const modules = readdirSync("src/cli/commands")
+    .filter((f) => f.endsWith(".ts") && f !== "index.ts")
+    .sort();
+  const loaded = await Promise.all(commands.map((c) => c.load()));
+  const listed = new Set(loaded);
+  for (const f of modules) {
+    const mod = (await import(`../../src/cli/commands/${f}`)) as Record<string, unknown>;
+    const exported = Object.values(mod).filter(
+      (v) => typeof v === "object" && v !== null && "def" in v,
+    );
+    assert.ok(
+      exported.length > 0 && exported.every((c) => listed.has(c as never)),
+      `${f} is not in the index`,
+    );
+  }
+});
+
+test("--version prints package.json's version", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+  const io = captureIo();
+  assert.equal(await main(["--version"], io), 0);
+  assert.equal(io.stdout.join(""), `bnformer ${version}\n`);
+});

@@ -71,7 +71,7 @@ test("error names the variable and the configuration with state names", () => {
       e instanceof BnformerError &&
       e.code === "estimate" &&
       e.message ===
-        'estimate > C: parent configuration (A=hi, B=maybe) of "C" occurs in none of the 7 context rows, so its MLE is undefined (unseen policy "error"); use unseen policy "marginal" or "uniform", or a Bayesian estimator, to get an estimate',
+        'estimate > C: parent configuration (A=hi, B=maybe) of "C" occurs in none of the 7 context rows, so its MLE is undefined (unseen policy "error"); set unseen: "marginal" or unseen: "uniform" or estimator: "bdeu" to get an estimate',
   );
 });
 

@@ -67,7 +67,11 @@ test("bad experiments are refused by field", () => {
   const bad = (over: Partial<ExperimentConfig>) => () =>
     validateExperiment({ ...PRESETS.smoke, ...over });
   assert.throws(bad({ graphs: [] }), /graphs: at least one graph is needed/);
-  assert.throws(bad({ seeds: [1, 1] }), /seeds: need distinct integers, got \[1, 1\]/);
+  assert.throws(
+    bad({ seeds: [1, 1] }),
+    /seeds: need distinct integers in 0\.\.4294967295, got \[1, 1\]/,
+  );
+  assert.throws(bad({ seeds: [2 ** 32] }), /seeds: need distinct integers in 0\.\.4294967295/);
   assert.throws(bad({ steps: null, minutes: null }), /steps: give steps or minutes/);
   assert.throws(
     bad({ steps: null, minutes: { default: 5, perTarget: { prediction: 0 } } }),

@@ -1,7 +1,7 @@
 /** `bnformer construct`: write the hand-built 2-layer transformer for a structure as a checkpoint. */
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
-import { loadStructureArg, checkedOutput, formatTable } from "../shared.ts";
+import { loadStructureArg, checkedOutputFolder, formatTable } from "../shared.ts";
 import { DEFAULT_EPS } from "../engine-args.ts";
 import { construct as buildConstruction, weightNorms } from "../../model/construction.ts";
 import { saveConstruction } from "../../model/checkpoint.ts";
@@ -40,7 +40,7 @@ export const construct: Command = {
   },
   run(args, io) {
     const structurePath = str(args, "structure")!;
-    const out = checkedOutput(str(args, "out")!, [structurePath]);
+    const out = checkedOutputFolder(str(args, "out")!, [structurePath]);
     const structure = loadStructureArg(structurePath);
     const c = buildConstruction(structure, {
       eps: num(args, "eps")!,

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "../command.ts";
 import { DEFAULT_EPS } from "../engine-args.ts";
 import { num, str } from "../args.ts";
-import { renormalizeOption, loadNetworkArg, formatTable } from "../shared.ts";
+import { renormalizeOption, loadNetworkArg, formatTable, seedOption } from "../shared.ts";
 import type { Network } from "../../bn/network.ts";
 import { edgeCount, freeParameterCount } from "../../bn/network.ts";
 import { createRng } from "../../bn/rng.ts";
@@ -47,7 +47,7 @@ export const demo: Command = {
         help: "network (.bif or .json); default: the Asia network shipped in data/",
       },
       n: { kind: "int", min: 1, default: 500, help: "context rows" },
-      seed: { kind: "int", min: 0, default: 1, help: "random seed" },
+      seed: seedOption("random seed", 1),
       generate: { kind: "int", min: 0, default: 8, help: "rows to generate" },
       eps: {
         kind: "number",

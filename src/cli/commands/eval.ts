@@ -9,7 +9,13 @@ import type { Command } from "../command.ts";
 import { describeModel } from "../../eval/experiment.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
+import {
+  loadStructureArg,
+  priorFromFlags,
+  priorParameterOptions,
+  seedOption,
+  checkedOutputFolder,
+} from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -73,11 +79,8 @@ export const evaluate: Command = {
         help: "context lengths",
       },
       episodes: { kind: "int", min: 1, default: 2000, help: "episodes per length" },
-      "eval-seed": { kind: "int", default: 20250105, help: "seed of the evaluation episodes" },
-      seed: {
-        kind: "int",
-        help: "replicate seed of the episodes (default: the first model's training seed)",
-      },
+      "eval-seed": seedOption("seed of the evaluation episodes", 20250105),
+      seed: seedOption("replicate seed of the episodes (default: the first model's training seed)"),
       unseen: {
         kind: "choice",
         choices: ["marginal", "uniform"],
@@ -92,6 +95,7 @@ export const evaluate: Command = {
     ],
   },
   async run(args, io) {
+    const out = checkedOutputFolder(str(args, "out")!);
     const dirs = str(args, "checkpoint")!
       .split(",")
       .map((d) => d.trim());
@@ -130,7 +134,6 @@ export const evaluate: Command = {
     } finally {
       close();
     }
-    const out = str(args, "out")!;
     const files = writeResults(result, out);
     const figures = flag(args, "no-figures") ? [] : await writeFigures(result, out);
     const report = renderReport(
@@ -193,7 +196,7 @@ function evalPrior(args: Parsed, first: TrainedModel): CptPrior {
 /** "1,10,100" as increasing integers (the protocol validates them). */
 export function parseLengths(text: string): number[] {
   return text.split(",").map((s) => {
-    const n = Number(s.trim());
+    const n = s.trim() === "" ? NaN : Number(s.trim());
     if (!Number.isInteger(n))
       throw new BnformerError("config", `--lengths: "${s.trim()}" is not an integer`);
     return n;

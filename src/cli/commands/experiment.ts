@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
+import { onFirstInterrupt } from "../interrupt.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -39,6 +40,7 @@ import {
   trainingRecord,
 } from "../../eval/experiment.ts";
 import { statusLine } from "./train.ts";
+import { checkedOutputFolder } from "../shared.ts";
 
 export const experiment: Command = {
   def: {
@@ -106,16 +108,18 @@ export const experiment: Command = {
         `unknown experiment "${args.positionals[0]}"; the only one is "paper"`,
       );
     const exp = experimentFromArgs(args);
-    const out = str(args, "out")!;
+    const out = checkedOutputFolder(str(args, "out")!);
     const t0 = performance.now();
     writeFileAtomic(join(out, "experiment.json"), JSON.stringify(exp, null, 2) + "\n");
     const runs = planRuns(exp, out);
     const stop = new AbortController();
     const onInt = () => {
-      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      io.err(
+        "\nstopping after this step (a checkpoint will be saved; Ctrl-C again quits now) ...\n",
+      );
       stop.abort();
     };
-    process.once("SIGINT", onInt);
+    const release = onFirstInterrupt(onInt);
     let outcomes: RunOutcome[];
     try {
       outcomes = await trainPlanned(runs, {
@@ -127,7 +131,7 @@ export const experiment: Command = {
           : { onStep: (_r: PlannedRun, m: StepMetrics) => statusLine(io, m) }),
       });
     } finally {
-      process.off("SIGINT", onInt);
+      release();
     }
     if (outcomes.length < runs.length || outcomes.some((o) => o.model === null)) {
       io.err(`interrupted; run the same command again to resume\n`);

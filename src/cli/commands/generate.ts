@@ -7,13 +7,13 @@ import {
   loadDataArg,
   loadStructureArg,
   checkedOutput,
-  separatorForOutput,
+  csvChunks,
+  writeRows,
+  seedOption,
 } from "../shared.ts";
 import { engineOptions, engineFromArgs } from "../engine-args.ts";
 import { createRng } from "../../bn/rng.ts";
-import { writeCsv } from "../../bn/csv.ts";
 import { generateRows } from "../../estimate/index.ts";
-import { writeFileAtomic } from "../../files.ts";
 
 export const generate: Command = {
   def: {
@@ -25,7 +25,7 @@ export const generate: Command = {
     options: {
       ...contextInputOptions,
       n: { kind: "int", required: true, min: 1, help: "number of rows to generate" },
-      seed: { kind: "int", default: 0, min: 0, help: "random seed" },
+      seed: seedOption("random seed", 0),
       out: { kind: "string", placeholder: "FILE", help: "output file; stdout if omitted" },
       ...engineOptions,
       ...dataOptions,
@@ -34,7 +34,7 @@ export const generate: Command = {
       "bnformer generate --structure data/bif/asia.bif --context asia-500.csv --n 10 --seed 3 --engine construction",
     ],
   },
-  run(args, io) {
+  async run(args, io) {
     const structurePath = str(args, "structure")!;
     const contextPath = str(args, "context")!;
     const out = str(args, "out");
@@ -42,20 +42,15 @@ export const generate: Command = {
     const structure = loadStructureArg(structurePath);
     const context = loadDataArg(contextPath, structure, args);
     const engine = engineFromArgs(args, context.rows);
-    const rows = generateRows(
-      createRng(num(args, "seed")!),
-      structure,
-      num(args, "n")!,
-      engine.bind(structure, context),
-    );
-    const text = writeCsv(structure, rows, { separator: out ? separatorForOutput(out) : "," });
-    if (out === undefined) io.out(text);
-    else {
-      writeFileAtomic(out, text);
+    const rng = createRng(num(args, "seed")!);
+    const conditional = engine.bind(structure, context);
+    const n = num(args, "n")!;
+    const draw = (rows: number) => generateRows(rng, structure, rows, conditional);
+    await writeRows(io, out, csvChunks(structure, n, draw, out));
+    if (out !== undefined)
       io.err(
-        `generated ${rows.rows} rows with ${engine.name} from a ${context.rows}-row context; wrote ${out}\n`,
+        `generated ${n} rows with ${engine.name} from a ${context.rows}-row context; wrote ${out}\n`,
       );
-    }
     return 0;
   },
 };

@@ -46,6 +46,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./predict.ts")).predict,
   },
   {
+    name: "structure",
+    summary: "print each edge's posterior probability given a context (exact BMA over parent sets)",
+    load: async () => (await import("./structure.ts")).structure,
+  },
+  {
     name: "construct",
     summary:
       "build the 2-layer transformer that simulates in-context MLE and save it (safetensors + config.json)",

@@ -1,11 +1,16 @@
 /** `bnformer sample`: seeded ancestral sampling of rows from a network into a CSV/TSV file. */
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
-import { renormalizeOption, loadNetworkArg, checkedOutput, separatorForOutput } from "../shared.ts";
+import {
+  renormalizeOption,
+  loadNetworkArg,
+  checkedOutput,
+  csvChunks,
+  writeRows,
+  seedOption,
+} from "../shared.ts";
 import { createRng } from "../../bn/rng.ts";
 import { sampleRows } from "../../bn/sample.ts";
-import { writeCsv } from "../../bn/csv.ts";
-import { writeFileAtomic } from "../../files.ts";
 
 export const sample: Command = {
   def: {
@@ -20,7 +25,7 @@ export const sample: Command = {
         help: "network file (.bif or .json)",
       },
       n: { kind: "int", required: true, min: 1, help: "number of rows" },
-      seed: { kind: "int", default: 0, min: 0, help: "random seed" },
+      seed: seedOption("random seed", 0),
       out: {
         kind: "string",
         placeholder: "FILE",
@@ -30,18 +35,19 @@ export const sample: Command = {
     },
     examples: ["bnformer sample --network data/bif/asia.bif --n 500 --seed 1 --out asia-500.csv"],
   },
-  run(args, io) {
+  async run(args, io) {
     const netPath = str(args, "network")!;
     const out = str(args, "out");
     if (out !== undefined) checkedOutput(out, [netPath]);
     const net = loadNetworkArg(netPath, args);
-    const data = sampleRows(createRng(num(args, "seed")!), net, num(args, "n")!);
-    const text = writeCsv(net, data, { separator: out ? separatorForOutput(out) : "," });
-    if (out === undefined) io.out(text);
-    else {
-      writeFileAtomic(out, text);
-      io.err(`wrote ${data.rows} rows to ${out}\n`);
-    }
+    const n = num(args, "n")!;
+    const rng = createRng(num(args, "seed")!);
+    await writeRows(
+      io,
+      out,
+      csvChunks(net, n, (rows) => sampleRows(rng, net, rows), out),
+    );
+    if (out !== undefined) io.err(`wrote ${n} rows to ${out}\n`);
     return 0;
   },
 };

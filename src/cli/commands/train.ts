@@ -6,9 +6,16 @@
  */
 import type { Command } from "../command.ts";
 import type { CliIo } from "../io.ts";
+import { onFirstInterrupt } from "../interrupt.ts";
 import type { OptionDef, Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
-import { loadStructureArg, priorFromFlags, priorParameterOptions } from "../shared.ts";
+import {
+  loadStructureArg,
+  priorFromFlags,
+  priorParameterOptions,
+  seedOption,
+  checkedOutputFolder,
+} from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
@@ -136,7 +143,7 @@ const options: Record<string, OptionDef> = {
     help: "how the context length is drawn per batch",
   },
   ...modelOptions,
-  seed: { kind: "int", default: 0, help: "seed of the weights and the data stream" },
+  seed: seedOption("seed of the weights and the data stream", 0),
   out: { kind: "string", required: true, placeholder: "DIR", help: "run directory" },
   resume: {
     kind: "boolean",
@@ -165,15 +172,17 @@ export const train: Command = {
     ],
   },
   async run(args, io) {
-    const out = str(args, "out")!;
+    const out = checkedOutputFolder(str(args, "out")!);
     const resume = flag(args, "resume");
     const config = resume ? undefined : runConfigFromArgs(args);
     const stop = new AbortController();
     const onInt = () => {
-      io.err("\nstopping after this step (a checkpoint will be saved) ...\n");
+      io.err(
+        "\nstopping after this step (a checkpoint will be saved; Ctrl-C again quits now) ...\n",
+      );
       stop.abort();
     };
-    process.once("SIGINT", onInt);
+    const release = onFirstInterrupt(onInt);
     try {
       const r = await runTraining({
         outDir: out,
@@ -196,7 +205,7 @@ export const train: Command = {
       );
       return 0;
     } finally {
-      process.off("SIGINT", onInt);
+      release();
     }
   },
 };
