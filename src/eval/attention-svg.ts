@@ -335,7 +335,11 @@ export function attentionSvg(view: AttentionView, opts: AttentionRenderOptions =
   const rows = logScale(
     view.heads.flatMap((h) => [...sel.rows.map((r) => h.weights[r]!), h.selfWeight]),
   );
-  const masses = logScale(summaries.flatMap((x) => [...x.mass, x.self]));
+  const masses = logScale([
+    ...summaries.flatMap((x) => [...x.mass, x.self]),
+    ...summaries[0]!.rows.map((n) => n / (N + 1)), // the uniform column
+    1 / (N + 1),
+  ]);
 
   const levelLabels = levels.map((a) => `${levelName(a, full)} (${summaries[0]!.rows[a]} rows)`);
   const labelW = Math.max(
@@ -347,8 +351,11 @@ export function attentionSvg(view: AttentionView, opts: AttentionRenderOptions =
   const targetX = matchX + full * MATCH_W;
 
   const out: string[] = [];
-  const text = (x: number, y: number, t: string, extra = "") =>
+  let right = 0; // the right edge of the widest text so far (start-anchored, estimated)
+  const text = (x: number, y: number, t: string, extra = "") => {
+    right = Math.max(right, x + t.length * CHAR_W);
     out.push(`<text x="${x}" y="${y}"${extra}>${esc(t)}</text>`);
+  };
   const rect = (x: number, y: number, w: number, h: number, fill: string, extra = "") =>
     out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${fill}"${extra}/>`);
   const heatCell = (scale: LogScale, x: number, y: number, w: number) => {
@@ -393,7 +400,8 @@ export function attentionSvg(view: AttentionView, opts: AttentionRenderOptions =
     sel.restCount > 0
       ? `the ${sel.rows.length} heaviest of ${N} rows under ${headName(listed)} (framed)`
       : `all ${N} rows`;
-  text(8, y, `rows: ${scope}, in context order; columns: every layer's heads`);
+  const rowsLine = `rows: ${scope}, in context order; columns: every layer's heads`;
+  text(8, y, rowsLine);
   y += 18;
   const stops = RAMP.map((_, i) => {
     const t = i / (RAMP.length - 1);
@@ -462,25 +470,30 @@ export function attentionSvg(view: AttentionView, opts: AttentionRenderOptions =
   text(8, y, "colour: mass, log scale");
   y += 8;
   legendBar(masses, 8, y);
-  y += 36;
+  y += 30;
+  // Beside the heads, what attention spread evenly over the context and the query gives.
+  const evenX = headX(view.heads.length) + 8;
+  const even = 1 / (N + 1);
+  text(evenX + 4, y + 10, "uniform", ' fill="#555"');
+  y += 14;
   levels.forEach((a, k) => {
     text(12, y + 12, levelLabels[k]!);
     summaries.forEach((x, i) => heatCell(masses, headX(i), y, x.mass[a]!));
+    heatCell(masses, evenX, y, summaries[0]!.rows[a]! * even);
     y += ROW_H;
   });
   text(12, y + 12, "self");
   summaries.forEach((x, i) => heatCell(masses, headX(i), y, x.self));
+  heatCell(masses, evenX, y, even);
   y += ROW_H;
   text(12, y + 12, "TV to uniform");
   summaries.forEach((x, i) =>
     text(headX(i) + 4, y + 12, Number.isNaN(x.fullMatchTv) ? "-" : short(x.fullMatchTv)),
   );
-  text(matchX + 4, y + 12, `(within the ${levelName(full, full)} rows)`, ' fill="#555"');
+  text(evenX + HEAD_W + 4, y + 12, `(within the ${levelName(full, full)} rows)`, ' fill="#555"');
   y += ROW_H + 8;
 
-  const width = Math.ceil(
-    Math.max(targetX + 80, caption(view).length * CHAR_W + 16, mx, 72 * CHAR_W),
-  );
+  const width = Math.ceil(Math.max(targetX + 80, right + 12, mx));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="DejaVu Sans Mono, monospace" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,

@@ -111,8 +111,8 @@ test("the SVG is one self-contained document with a legend and a heat cell per h
   assert.ok(svg.trimEnd().endsWith("</svg>"));
   assert.ok(svg.includes("B&lt;&amp;&gt;") && !svg.includes("B<&>"));
   const heat = [...svg.matchAll(/<rect [^>]*fill="rgb\((\d+),(\d+),(\d+)\)"/g)];
-  // 2 heads x (4 rows + self) weight cells, 2 heads x (3 levels + self) mass cells.
-  assert.equal(heat.length, 2 * 5 + 2 * 4);
+  // 2 heads x (4 rows + self) weight cells, (2 heads + uniform) x (3 levels + self) masses.
+  assert.equal(heat.length, 2 * 5 + 3 * 4);
   // Two colour bars, each labelled with its scale's ends.
   assert.equal((svg.match(/fill="url\(#heat\)"/g) ?? []).length, 2);
   assert.match(svg, />≤0\.05</, "the weights' scale starts at a tenth of the heaviest (0.5)");
