@@ -12,10 +12,10 @@ import type { Rng } from "../bn/rng.ts";
 import { sampleCategorical } from "../bn/rng.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import { MISSING } from "../bn/dataset.ts";
-import { cptRow, parentConfigIndex } from "../bn/cpt.ts";
+import { cptRow, decodeParentConfig, parentConfigIndex } from "../bn/cpt.ts";
 import type { EstimatorOptions } from "./options.ts";
 import { conditioningSet, resolveEstimatorOptions } from "./options.ts";
-import { checkDatasetShape } from "./counts.ts";
+import { checkDatasetShape, configCount, MAX_COUNT_TABLE_ENTRIES } from "./counts.ts";
 import { estimateConditional } from "./estimators.ts";
 
 /**
@@ -120,4 +120,36 @@ export function generateFromContext(
   opts: EstimatorOptions,
 ): Dataset {
   return generateRows(rng, structure, n, contextConditional(structure, context, opts));
+}
+
+/**
+ * The network whose CPTs are `conditional` tabulated at every configuration of each
+ * variable's parents in `structure`: what `fit --engine E` writes for an engine that
+ * conditions on the parents (the construction, a trained model). The query row shows the
+ * parents only, every other variable MISSING.
+ */
+export function tabulateConditional(structure: Structure, conditional: Conditional): Network {
+  const m = structure.variables.length;
+  const cpts = structure.variables.map((variable, v) => {
+    const parents = structure.parents[v]!;
+    const k = variable.states.length;
+    const configs = configCount(structure, parents);
+    if (configs * k > MAX_COUNT_TABLE_ENTRIES) {
+      throw new BnformerError(
+        "estimate",
+        `the CPT of "${variable.name}" has ${configs} parent configurations x ${k} states, more than ${MAX_COUNT_TABLE_ENTRIES} entries`,
+        { path: ["estimate", variable.name] },
+      );
+    }
+    const cpt = new Float64Array(configs * k);
+    const query = new Uint8Array(m).fill(MISSING);
+    for (let cfg = 0; cfg < configs; cfg++) {
+      decodeParentConfig(structure, v, cfg).forEach((x, i) => (query[parents[i]!] = x));
+      const p = conditional(v, query);
+      checkDistribution(structure, v, p);
+      cpt.set(p, cfg * k);
+    }
+    return cpt;
+  });
+  return { name: structure.name, variables: structure.variables, parents: structure.parents, cpts };
 }

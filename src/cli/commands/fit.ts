@@ -2,11 +2,13 @@
 import type { Command } from "../command.ts";
 import { str } from "../args.ts";
 import { dataOptions, loadDataArg, loadStructureArg, checkedOutput } from "../shared.ts";
-import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "../estimator-args.ts";
-import { fitBmaNetwork, fitNetwork } from "../../estimate/index.ts";
-import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "../bma-args.ts";
+import { ESTIMATORS, estimatorFromArgs } from "../estimator-args.ts";
+import { engineFromArgs, engineName, engineOptions } from "../engine-args.ts";
+import type { EstimatorName } from "../../estimate/index.ts";
+import { fitBmaNetwork, fitNetwork, tabulateConditional } from "../../estimate/index.ts";
+import { bmaFromArgs, rejectBmaFlags } from "../bma-args.ts";
 import { saveNetwork } from "../../bn/network-file.ts";
-import type { Structure } from "../../bn/network.ts";
+import type { Network, Structure } from "../../bn/network.ts";
 import { BnformerError } from "../../errors.ts";
 
 /** What the estimator did to the structure's edges, or null when it kept them. */
@@ -30,7 +32,7 @@ export const fit: Command = {
       "(topological order), marginal on none; fit says so and writes that structure.",
     ],
     usage:
-      "bnformer fit --structure NET --data rows.csv --estimator mle|dirichlet|bdeu|k2|naive|marginal|bma " +
+      "bnformer fit --structure NET --data rows.csv --engine mle|dirichlet|bdeu|k2|naive|marginal|bma|construction|model:DIR " +
       "[--alpha A] [--ess E] [--unseen uniform|marginal|error] [--edge-prob P --max-parents K] " +
       "--out fitted.bif|fitted.json",
     options: {
@@ -52,9 +54,16 @@ export const fit: Command = {
         placeholder: "FILE",
         help: "fitted network (.bif or .json)",
       },
-      ...estimatorOptions,
-      estimator: { ...estimatorOptions.estimator!, choices: [...ESTIMATORS, "bma"] },
-      ...bmaOptions,
+      ...engineOptions,
+      engine: {
+        ...engineOptions.engine!,
+        help: "what computes the CPTs: an estimator, bma, the constructed transformer (construction) or a saved model (model:DIR), tabulated at every parent configuration",
+      },
+      estimator: {
+        kind: "choice",
+        choices: [...ESTIMATORS, "bma"],
+        help: "same as --engine with an estimator name (default mle)",
+      },
       ...dataOptions,
     },
     examples: [
@@ -73,18 +82,24 @@ export const fit: Command = {
       throw new BnformerError("data", "no data rows after the header; fit needs at least one", {
         file: dataPath,
       });
-    const name = str(args, "estimator")!;
-    if (name !== "bma") rejectBmaFlags(args, name);
-    const net =
-      name === "bma"
-        ? fitBmaNetwork(structure, data, bmaFromArgs(args, structure))
-        : fitNetwork(structure, data, estimatorFromArgs(args));
+    const name = engineName(args);
+    let net: Network;
+    if (name === "bma") net = fitBmaNetwork(structure, data, bmaFromArgs(args, structure));
+    else if ((ESTIMATORS as readonly string[]).includes(name)) {
+      rejectBmaFlags(args, name);
+      net = fitNetwork(structure, data, estimatorFromArgs(args, name as EstimatorName));
+    } else {
+      // A transformer engine conditions on the parents: its answer at every configuration.
+      const engine = engineFromArgs(args, data.rows);
+      net = tabulateConditional(structure, engine.bind(structure, data));
+    }
     saveNetwork(out, net);
     io.err(
       `fitted ${net.variables.length} CPTs from ${data.rows} rows with ${name}; wrote ${out}\n`,
     );
     const changed = structureChange(structure, net);
-    if (changed) io.err(`note: --estimator ${name} ${changed}\n`);
+    const flag = str(args, "estimator") !== undefined ? "--estimator" : "--engine";
+    if (changed) io.err(`note: ${flag} ${name} ${changed}\n`);
     return 0;
   },
 };
