@@ -1,13 +1,13 @@
 // Checks (or with --update rewrites) docs/results.md, the README's experiment table and the
 // CSVs and SVG figures under docs/results/ against what the committed result data gives
-// (src/eval/results-page.ts). Exit 1 and a diff summary when anything differs.
+// (src/experiment/results-page.ts). Exit 1 and a diff summary when anything differs.
 //   npx tsx scripts/results-page.ts            check
 //   npx tsx scripts/results-page.ts --update   rewrite
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../src/files.ts";
-import { generatedFiles } from "../src/eval/results-page.ts";
+import { generatedFiles } from "../src/experiment/results-page.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const update = process.argv.includes("--update");

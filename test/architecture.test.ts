@@ -1,6 +1,6 @@
-// The layering rule of STYLE.md: bn -> estimate -> model -> train -> eval -> cli; an area
-// imports only areas to its left (plus the shared root modules errors.ts and files.ts),
-// and only src/cli touches process.argv, process.exit and stdout. The package's entries
+// The layering rule of STYLE.md: bn -> estimate -> model -> train -> eval -> experiment ->
+// cli; an area imports only areas to its left (plus the shared root modules errors.ts and
+// files.ts), and only src/cli touches process.argv, process.exit and stdout. The package's entries
 // (src/index.ts, src/core.ts) may re-export any area; the browser-safe core reaches no
 // `node:` module and no file access, and the CLI loads a command's code only to run it.
 import { test } from "node:test";
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, dirname, resolve } from "node:path";
 
-const AREAS = ["bn", "estimate", "model", "train", "eval", "cli"];
+const AREAS = ["bn", "estimate", "model", "train", "eval", "experiment", "cli"];
 const SRC = "src";
 /** The package's entry modules (package.json "exports"), which re-export areas. */
 const ENTRIES = [join(SRC, "index.ts"), join(SRC, "core.ts")];

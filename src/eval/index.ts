@@ -9,4 +9,3 @@ export * from "./figures.ts";
 export * from "./report.ts";
 export * from "./attention-svg.ts";
 export * from "./model-method.ts";
-export * from "./experiment.ts";

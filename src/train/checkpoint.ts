@@ -4,7 +4,8 @@
  *   weights                 under their dotted names (float32, as trained)
  *   extra.adamw.m.<name>    AdamW first moments, float32
  *   extra.adamw.v.<name>    AdamW second moments, float32
- *   config.json "config"    { kind: "training", train: TrainConfig, step, rng: { seed, state } }
+ *   config.json "config"    { kind: "training", train: TrainConfig, step, rng: { seed, state },
+ *                             resizeAt? (a pending pace fit, sizing.ts) }
  * `step` counts the updates already applied; `rng` is the data stream's state after the
  * batch of the last applied update was drawn. Loading (`loadTrainCheckpoint`) and the
  * schema of the meta live with the other saved files in saved-model.ts.
@@ -23,6 +24,8 @@ export interface TrainCheckpointMeta {
   train: TrainConfig;
   step: number;
   rng: { seed: number; state: [number, number, number, number] };
+  /** A budgeted run's pace fit still to come at this update (sizing.ts); absent: none. */
+  resizeAt?: number;
 }
 
 /** A training checkpoint read back as typed arrays. */

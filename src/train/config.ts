@@ -42,6 +42,32 @@ export const defaultTrainConfig: TrainConfig = {
   logEvery: 1,
 };
 
+/**
+ * A TrainConfig without its length (`steps`, `schedule.totalSteps`): what a run asks for
+ * (run.json). Run sizing (sizing.ts) gives it a length; the length a run trains to lives in
+ * its checkpoint.
+ */
+export type TrainSettings = Omit<TrainConfig, "steps" | "schedule"> & {
+  schedule: Omit<ScheduleConfig, "totalSteps">;
+};
+
+/** `c` without its length. */
+export function trainSettingsOf(c: TrainConfig): TrainSettings {
+  const { steps: _steps, schedule, ...rest } = c;
+  const { totalSteps: _total, ...lengthless } = schedule;
+  return { ...rest, schedule: lengthless };
+}
+
+/** Defaults of TrainSettings (defaultTrainConfig without its length). */
+export const defaultTrainSettings: TrainSettings = trainSettingsOf(defaultTrainConfig);
+
+/** Throws a "config" error naming the first bad field of `s` (any length fits it). */
+export function validateTrainSettings(s: TrainSettings): void {
+  const w = s.schedule.warmupSteps;
+  const n = Number.isInteger(w) && w > 1 ? w : 1;
+  validateTrainConfig({ ...s, steps: n, schedule: { ...s.schedule, totalSteps: n } });
+}
+
 /** Throws a "config" error naming the first bad field. */
 export function validateTrainConfig(c: TrainConfig): void {
   const bad = (k: string, v: unknown, want: string) =>

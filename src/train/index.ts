@@ -1,4 +1,4 @@
-/** Training on @jax-js/jax: tasks, targets, AdamW, schedules, runs, checkpoints, experiments. */
+/** Training on @jax-js/jax: tasks, targets, AdamW, schedules, runs and their sizing, checkpoints. */
 export * from "./adamw.ts";
 export * from "./schedule.ts";
 export * from "./loss.ts";
@@ -9,8 +9,7 @@ export * from "./progress.ts";
 export * from "./checkpoint.ts";
 export * from "./tasks.ts";
 export * from "./targets.ts";
-export * from "./budget.ts";
+export * from "./sizing.ts";
 export * from "./run.ts";
 export * from "./trained-model.ts";
-export * from "./experiment.ts";
 export * from "./saved-model.ts";

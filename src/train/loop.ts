@@ -34,6 +34,7 @@ import { adamwInit } from "./adamw.ts";
 import type { TrainConfig } from "./config.ts";
 import { validateTrainConfig } from "./config.ts";
 import { learningRate } from "./schedule.ts";
+import { resizedConfig } from "./sizing.ts";
 import type { TrainBatch } from "./step.ts";
 import { createTrainStep } from "./step.ts";
 import type { StepMetrics } from "./progress.ts";
@@ -76,20 +77,15 @@ export interface TrainOptions {
 }
 
 /**
- * How a budgeted run fits its length to its own pace (run.ts): after update `atStep` (past
- * warmup), `steps(m)` gives the new step count; the schedule's cosine is stretched to end
- * there, a checkpoint with the new config is saved, then `onResize` is told.
+ * How a budgeted run fits its length to its own pace (sizing.ts): after update `atStep`
+ * (past warmup), `steps(m)` gives the new step count; the schedule's cosine is stretched to
+ * end there, a checkpoint with the new config is saved, then `onResize` is told. Checkpoints
+ * saved before `atStep` record it (`resizeAt`), so a resumed run still fits its length.
  */
 export interface RunResize {
   atStep: number;
   steps: (m: StepMetrics) => number;
   onResize?: (config: TrainConfig) => void;
-}
-
-/** `c` ending after `steps` updates (at least `done`); warmup kept, the cosine stretched. */
-export function resizedConfig(c: TrainConfig, steps: number, done: number): TrainConfig {
-  const n = Math.max(steps, done, c.schedule.warmupSteps, 1);
-  return { ...c, steps: n, schedule: { ...c.schedule, totalSteps: n } };
 }
 
 /** What a run returns. */
@@ -152,6 +148,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       train: config,
       step: st.opt.step,
       rng: { seed: config.seed, state: st.rng.state() },
+      ...(o.resize && st.opt.step < o.resize.atStep ? { resizeAt: o.resize.atStep } : {}),
     };
     await saveTrainCheckpoint(join(o.outDir, CHECKPOINT_DIR), spec, st.params, st.opt, meta);
   };

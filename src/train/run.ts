@@ -1,59 +1,72 @@
 /**
  * One training run in a directory, as `bnformer train` and the experiment drive it:
- *   run.json        the resolved RunConfig (task, model size, train config with its final
- *                   step count, budget) and how it was started; written before training
+ *   run.json        the run as asked (`RunConfig`: task, model size, train settings, and its
+ *                   length as steps and/or minutes) and how it was started; written before
+ *                   training
  *   metrics.jsonl   one line per logged step (progress.ts)
- *   checkpoint/     the loop's training checkpoint (weights, AdamW state, data stream)
+ *   checkpoint/     the loop's training checkpoint (weights, AdamW state, data stream, and
+ *                   the TrainConfig with the length the run trains to)
  *   sessions.json   seconds trained per session (a resumed run has several)
  *   model/          the trained model (trained-model.ts), written when the run ends
- * A run with a time budget (`minutes`) gets its step count from `calibrateSteps` at the
- * start, then fits it once more to its own pace at update `resizeAt` (a tenth of the
- * calibrated steps, past warmup): calibration times a few steps of code V8 has not yet
- * optimised and read 0.28 s/step for runs that then went at 0.20. The budget stays a hard
- * cap: if the machine slows down, the run stops at the cap and saves the model with the
- * steps it reached (recorded in the model's config). Interrupting (the `signal`) saves a
- * checkpoint; running again with `resume` continues from it with the stored config and,
- * with the same seed, ends with the same weights as an uninterrupted run (loop.ts); a
- * budgeted run interrupted before `resizeAt` fits its length again when resumed. A
+ * How long a run trains is sizing.ts's: fixed steps, or steps calibrated to a time budget
+ * and fitted once more to the run's pace. The budget stays a hard cap: if the machine slows
+ * down, the run stops at the cap and saves the model with the steps it reached (recorded
+ * in the model's config). Interrupting (the `signal`) saves a checkpoint; running again
+ * with `resume` continues from it with the length the checkpoint holds and, with the same
+ * seed, ends with the same weights as an uninterrupted run (loop.ts). A resumed run
+ * without a checkpoint starts again, calibrating again if it has no fixed steps. A
  * directory whose model is complete is not trained again.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import { validateSpec } from "../model/spec.ts";
+import { canonicalJson } from "../model/checkpoint.ts";
 import { writeFileAtomic } from "../files.ts";
-import type { TrainConfig } from "./config.ts";
-import { validateTrainConfig } from "./config.ts";
-import type { RunResize } from "./loop.ts";
-import { CHECKPOINT_DIR, resizedConfig, train } from "./loop.ts";
-import type { LoadedTrainCheckpoint } from "./checkpoint.ts";
+import type { TrainConfig, TrainSettings } from "./config.ts";
+import { CHECKPOINT_DIR, train } from "./loop.ts";
 import type { StepMetrics } from "./progress.ts";
-import type { Calibration } from "./budget.ts";
-import { SAFETY, calibrateSteps } from "./budget.ts";
+import type { RunLength, RunSize } from "./sizing.ts";
+import { paceFit, resumedSize, sizeRun, validateRunLength, withSteps } from "./sizing.ts";
 import type { TaskConfig } from "./tasks.ts";
 import { buildTask } from "./tasks.ts";
 import type { ModelSize, TrainedModel } from "./trained-model.ts";
 import { MODEL_DIR, saveTrainedModel, specForTask } from "./trained-model.ts";
 import {
   RUN_FILE,
+  RUN_FORMAT,
   loadTrainCheckpoint,
   loadTrained,
   readRunFile,
   readSessions,
 } from "./saved-model.ts";
 
-/** Everything that defines a run. */
-export interface RunConfig {
-  format: "bnformer-train-run/1";
+/** Everything that defines a run, as asked (run.json); its length is `steps`/`minutes`. */
+export interface RunConfig extends RunLength {
+  format: typeof RUN_FORMAT;
   task: TaskConfig;
   model: ModelSize;
-  train: TrainConfig;
-  /** Wall-clock budget in minutes (a hard cap), or null. */
-  minutes: number | null;
-  /** true: train.steps (and the schedule's length) come from calibrating against `minutes`. */
-  stepsFromMinutes: boolean;
-  /** Calibrated runs: the update after which the step count is fitted to the run's pace. */
-  resizeAt?: number;
+  /** The train settings; sizing.ts gives them their length. */
+  train: TrainSettings;
+}
+
+/** What a run is asked to be: the fields of its RunConfig. */
+export type RunRequest = Omit<RunConfig, "format">;
+
+/**
+ * The RunConfig of a request, the one way `bnformer train` and the experiment build one:
+ * fixed `steps`, a budget of `minutes` (steps calibrated), or both (steps under a cap).
+ */
+export function buildRunConfig(r: RunRequest): RunConfig {
+  validateRunLength(r);
+  return {
+    format: RUN_FORMAT,
+    task: r.task,
+    model: r.model,
+    train: r.train,
+    steps: r.steps,
+    minutes: r.minutes,
+  };
 }
 
 export const SESSIONS_FILE = "sessions.json";
@@ -84,7 +97,7 @@ export interface RunOutcome {
   /** The model already existed; nothing was trained. */
   skipped: boolean;
   resumed: boolean;
-  /** The hard time cap ended the run before config.train.steps. */
+  /** The hard time cap ended the run before the end of its schedule. */
   timeCapped: boolean;
   /** Updates applied so far. */
   step: number;
@@ -94,7 +107,7 @@ export interface RunOutcome {
 export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   const log = o.log ?? (() => {});
   const runPath = join(o.outDir, RUN_FILE);
-  const stored = existsSync(runPath) ? readRunFile(runPath).config : null;
+  const stored = existsSync(runPath) ? readRunFile(runPath) : null;
   if (stored && !o.resume) {
     throw new BnformerError(
       "config",
@@ -102,96 +115,44 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       { file: runPath },
     );
   }
-  if (stored && o.config) checkSameRun(stored, o.config, runPath);
+  if (stored && o.config) checkSameRun(stored.config, o.config, runPath);
   if (stored && existsSync(join(o.outDir, MODEL_DIR))) {
     const model = loadTrained(join(o.outDir, MODEL_DIR));
     log(`${o.outDir}: the run is complete (step ${model.config.step}); not training again`);
     return {
       model,
-      config: stored,
+      config: stored.config,
       skipped: true,
       resumed: false,
       timeCapped: false,
       step: model.config.step,
     };
   }
-  const config = stored ?? (await resolveRun(o, log));
-  return trainResolved(o, config, stored !== null, log);
-}
-
-async function resolveRun(o: RunOptions, log: (l: string) => void): Promise<RunConfig> {
-  if (!o.config)
+  const config = stored?.config ?? o.config;
+  if (!config)
     throw new BnformerError("io", `no training run in ${o.outDir} to resume`, {
       file: o.outDir,
     });
-  const c = o.config;
   // Everything training would reject is rejected here, before calibrating or writing
   // run.json: a run folder left behind by a bad config refused every rerun.
-  const task = buildTask(c.task);
-  validateSpec(specForTask(task.layout, c.model));
-  let trainCfg: TrainConfig = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
-  validateTrainConfig(trainCfg);
-  if (c.stepsFromMinutes) {
-    log(`calibrating the step count for ${c.minutes} min on this machine ...`);
-    const cal = await calibrateRun(c);
-    log(
-      `calibration: ${cal.secondsPerStep.toFixed(3)} s/step expected, ${cal.steps} steps ` +
-        `(took ${cal.calibrationSeconds.toFixed(0)} s)`,
-    );
-    trainCfg = withSteps(trainCfg, cal.steps);
-  }
-  validateTrainConfig(trainCfg);
-  const resolved: RunConfig = { ...c, train: trainCfg };
-  if (c.stepsFromMinutes) resolved.resizeAt = resizeStep(trainCfg);
-  const record = { ...resolved, command: o.command ?? null, startedAt: new Date().toISOString() };
-  writeFileAtomic(join(o.outDir, RUN_FILE), JSON.stringify(record, null, 2) + "\n");
-  return resolved;
-}
-
-/** Steps of `c` that fit its `minutes` on this machine now (budget.ts). */
-export async function calibrateRun(c: RunConfig): Promise<Calibration> {
-  if (c.minutes === null)
-    throw new BnformerError("config", "a step count from minutes needs minutes", {
-      path: ["minutes"],
-    });
-  const task = buildTask(c.task);
-  const trainCfg = { ...c.train, lengthBuckets: [...task.lengthBuckets] };
-  return calibrateSteps(task, specForTask(task.layout, c.model), trainCfg, c.minutes);
-}
-
-/**
- * `c` before calibration gives it a length: as short as its warmup allows, warmup intact
- * (withSteps(c, 1) would clip the warmup to 0 for good; calibrated runs lost it that way).
- */
-export function unsizedSteps(c: TrainConfig): TrainConfig {
-  return resizedConfig(c, 1, 0);
-}
-
-/** `c` with `steps` updates: the schedule ends there, warmup at most a tenth of it. */
-export function withSteps(c: TrainConfig, steps: number): TrainConfig {
-  const warmupSteps = Math.min(c.schedule.warmupSteps, Math.floor(steps / 10));
-  return { ...c, steps, schedule: { ...c.schedule, warmupSteps, totalSteps: steps } };
-}
-
-/** Where a calibrated run fits its length to its pace: a tenth in, and past warmup. */
-export function resizeStep(c: TrainConfig): number {
-  return Math.min(c.steps, Math.max(c.schedule.warmupSteps, Math.ceil(c.steps / 10)));
-}
-
-async function trainResolved(
-  o: RunOptions,
-  stored: RunConfig,
-  resumed: boolean,
-  log: (l: string) => void,
-): Promise<RunOutcome> {
-  const task = buildTask(stored.task);
-  const spec = specForTask(task.layout, stored.model);
+  const task = buildTask(config.task);
+  const spec = specForTask(task.layout, config.model);
+  validateSpec(spec);
   const ckpt = join(o.outDir, CHECKPOINT_DIR);
-  // Read once: adoptResize looks at its config, train continues from it.
-  const resumeFrom = resumed && existsSync(ckpt) ? loadTrainCheckpoint(ckpt) : null;
-  const canResume = resumeFrom !== null;
-  if (canResume) log(`resuming ${o.outDir} from its checkpoint`);
-  let config = resumeFrom ? adoptResize(o.outDir, stored, resumeFrom) : stored;
+  const resumeFrom = stored && existsSync(ckpt) ? loadTrainCheckpoint(ckpt) : null;
+  let size: RunSize;
+  if (resumeFrom) {
+    log(`resuming ${o.outDir} from its checkpoint`);
+    size = resumedSize(resumeFrom.meta, stored!.legacyResizeAt);
+  } else {
+    const settings = { ...config.train, lengthBuckets: [...task.lengthBuckets] };
+    size = await sizeRun(task, spec, settings, config, log);
+  }
+  if (!stored) {
+    const record = { ...config, command: o.command ?? null, startedAt: new Date().toISOString() };
+    writeFileAtomic(runPath, JSON.stringify(record, null, 2) + "\n");
+  }
+  let trainCfg = size.train;
   const before = previousSeconds(o.outDir);
   const cap = new AbortController();
   const timer =
@@ -200,7 +161,10 @@ async function trainResolved(
       : setTimeout(() => cap.abort(), Math.max(0, config.minutes * 60 - before) * 1000);
   const signal = o.signal ? AbortSignal.any([o.signal, cap.signal]) : cap.signal;
   const t0 = performance.now();
-  const pace = config.resizeAt === undefined ? null : paceFit(config, before, t0, log);
+  const pace =
+    size.resizeAt === null
+      ? null
+      : paceFit(size.train, size.resizeAt, config.minutes!, before, t0, log);
   const onStep = (m: StepMetrics) => {
     pace?.onStep(m);
     o.onStep?.(m);
@@ -208,7 +172,7 @@ async function trainResolved(
   try {
     const r = await train({
       spec,
-      config: config.train,
+      config: size.train,
       provider: task.provider,
       outDir: o.outDir,
       signal,
@@ -216,29 +180,21 @@ async function trainResolved(
       onStep,
       ...(resumeFrom ? { resumeFrom } : {}),
       ...(pace
-        ? {
-            resize: {
-              ...pace.resize,
-              onResize: (train: TrainConfig) => {
-                config = { ...config, train };
-                writeRunConfig(o.outDir, config);
-              },
-            },
-          }
+        ? { resize: { ...pace.resize, onResize: (c: TrainConfig) => void (trainCfg = c) } }
         : {}),
     });
     const session = (performance.now() - t0) / 1000;
     recordSession(o.outDir, session);
     const seconds = before + session;
     const timeCapped = r.interrupted && cap.signal.aborted && !(o.signal?.aborted ?? false);
-    const base = { config, skipped: false, resumed: canResume, timeCapped, step: r.step };
+    const base = { config, skipped: false, resumed: resumeFrom !== null, timeCapped, step: r.step };
     if (r.interrupted && !timeCapped) return { ...base, model: null };
-    if (timeCapped) log(`time budget reached at step ${r.step} of ${config.train.steps}`);
+    if (timeCapped) log(`time budget reached at step ${r.step} of ${trainCfg.steps}`);
     saveTrainedModel(join(o.outDir, MODEL_DIR), spec, r.weights, {
       kind: "trained",
       task: config.task,
       model: config.model,
-      train: config.train,
+      train: trainCfg,
       step: r.step,
       trainSeconds: seconds,
       encoding: { contextVisible: "all" },
@@ -250,92 +206,26 @@ async function trainResolved(
   }
 }
 
-/**
- * Fits a calibrated run's length to the pace of this session's updates between a third of
- * the way to `resizeAt` and `resizeAt` (the first ones include compiles): the steps that
- * fill what is left of the budget at that pace, times SAFETY.
- */
-function paceFit(
-  config: RunConfig,
-  before: number,
-  t0: number,
-  log: (l: string) => void,
-): { onStep: (m: StepMetrics) => void; resize: Omit<RunResize, "onResize"> } {
-  const atStep = config.resizeAt!;
-  const from = Math.floor(atStep / 3);
-  let mark: { step: number; sec: number } | null = null;
-  return {
-    onStep: (m) => {
-      if (mark === null && m.step >= from) mark = { step: m.step, sec: m.elapsedSec };
-    },
-    resize: {
-      atStep,
-      steps: (m) => {
-        const was = config.train.steps;
-        // No update of this session to time (resumed at resizeAt - 1): keep.
-        if (mark === null || m.step === mark.step) return was;
-        const secondsPerStep = (m.elapsedSec - mark.sec) / (m.step - mark.step);
-        const left = config.minutes! * 60 - before - (performance.now() - t0) / 1000;
-        const steps = m.step + Math.max(0, Math.floor((SAFETY * left) / secondsPerStep));
-        log(
-          `pace at step ${m.step}: ${secondsPerStep.toFixed(3)} s/step; ` +
-            `${steps} steps fill the budget (calibration gave ${was})`,
-        );
-        return steps;
-      },
-    },
-  };
-}
-
-/**
- * The run config a checkpoint continues: a resize saves the checkpoint before rewriting
- * run.json, so a checkpoint whose train config is the stored one with another length is
- * a resize that run.json missed, and wins.
- */
-function adoptResize(dir: string, stored: RunConfig, ckpt: LoadedTrainCheckpoint): RunConfig {
-  if (stored.resizeAt === undefined) return stored;
-  const { train } = ckpt.meta;
-  const lengthless = (c: TrainConfig) =>
-    JSON.stringify({ ...c, steps: 0, schedule: { ...c.schedule, totalSteps: 0 } });
-  if (train.steps === stored.train.steps || lengthless(train) !== lengthless(stored.train))
-    return stored;
-  const config = { ...stored, train };
-  writeRunConfig(dir, config);
-  return config;
-}
-
-/** Rewrites run.json with `config`, keeping how the run was started. */
-function writeRunConfig(dir: string, config: RunConfig): void {
-  const path = join(dir, RUN_FILE);
-  const { command, startedAt } = readRunFile(path);
-  const record = { ...config, command, startedAt };
-  writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n");
-}
-
 /** The stored run must be the requested one (its step count may come from calibration). */
 function checkSameRun(stored: RunConfig, wanted: RunConfig, path: string): void {
   // Under a time budget the step count is the budget's to choose (calibrated, or fixed with
-  // --steps under the --minutes cap; recorded in run.json), so a budgeted run is the same
-  // run under another budget. A run with fixed steps and no cap must match exactly.
-  const norm = (c: RunConfig) =>
-    JSON.stringify(
+  // --steps under the --minutes cap), so a budgeted run is the same run under another
+  // budget. A run with fixed steps and no cap must match once sized (a run.json of format
+  // /1 stores its warmup already fitted to its steps).
+  const norm = (c: RunConfig) => {
+    const train = { ...c.train, lengthBuckets: [] };
+    return canonicalJson(
       c.minutes === null
-        ? c
+        ? { ...c, train: withSteps(train, c.steps!) }
         : {
             ...c,
             minutes: 0,
-            stepsFromMinutes: true,
-            resizeAt: 0,
-            train: {
-              ...c.train,
-              steps: 0,
-              schedule: { ...c.train.schedule, totalSteps: 0, warmupSteps: 0 },
-            },
+            steps: null,
+            train: { ...train, schedule: { ...train.schedule, warmupSteps: 0 } },
           },
     );
-  const a = { ...stored, train: { ...stored.train, lengthBuckets: [] } };
-  const b = { ...wanted, train: { ...wanted.train, lengthBuckets: [] } };
-  if (norm(a) !== norm(b))
+  };
+  if (norm(stored) !== norm(wanted))
     throw new BnformerError(
       "config",
       "the stored run was started with another configuration; resume it without changing flags, or choose another --out",

@@ -50,8 +50,8 @@ import {
 } from "../model/checkpoint.ts";
 import type { Construction } from "../model/construction.ts";
 import type { TransformerModel } from "../model/engine.ts";
-import type { TrainConfig } from "./config.ts";
-import { validateTrainConfig } from "./config.ts";
+import type { TrainConfig, TrainSettings } from "./config.ts";
+import { trainSettingsOf, validateTrainConfig, validateTrainSettings } from "./config.ts";
 import { LOSS_KINDS } from "./loss.ts";
 import type { TaskConfig } from "./tasks.ts";
 import { buildTask } from "./tasks.ts";
@@ -66,8 +66,10 @@ import {
 import type { LoadedTrainCheckpoint, TrainCheckpointMeta } from "./checkpoint.ts";
 import type { RunConfig } from "./run.ts";
 
-/** A run's resolved config (run.ts); lives here with the other saved files' names. */
+/** A run's requested config (run.ts); lives here with the other saved files' names. */
 export const RUN_FILE = "run.json";
+/** The format of run.json; "bnformer-train-run/1" files (with a step count) are still read. */
+export const RUN_FORMAT = "bnformer-train-run/2";
 
 // ---- The schemas: one per saved JSON object ----
 
@@ -104,29 +106,38 @@ const taskConfigSchema: Schema<TaskConfig> = object({
   queryRows: integer({ min: 1 }),
 });
 
+const scheduleFields = {
+  peakLr: number({ min: 0, exclusiveMin: true }),
+  minLr: number({ min: 0 }),
+  warmupSteps: integer({ min: 0 }),
+};
+const trainFields = {
+  seed: integer(),
+  loss: literal(...LOSS_KINDS),
+  adamw: object({
+    beta1: number({ min: 0, max: 1 }),
+    beta2: number({ min: 0, max: 1 }),
+    eps: number({ min: 0, exclusiveMin: true }),
+    weightDecay: number({ min: 0 }),
+    clipNorm: number({ min: 0 }),
+  }),
+  lengthBuckets: array(integer({ min: 1 })),
+  checkpointEvery: integer({ min: 0 }),
+  logEvery: integer({ min: 1 }),
+};
+
 const trainConfigSchema: Schema<TrainConfig> = refine(
   object({
-    seed: integer(),
+    ...trainFields,
     steps: integer({ min: 1 }),
-    loss: literal(...LOSS_KINDS),
-    schedule: object({
-      peakLr: number({ min: 0, exclusiveMin: true }),
-      minLr: number({ min: 0 }),
-      warmupSteps: integer({ min: 0 }),
-      totalSteps: integer({ min: 1 }),
-    }),
-    adamw: object({
-      beta1: number({ min: 0, max: 1 }),
-      beta2: number({ min: 0, max: 1 }),
-      eps: number({ min: 0, exclusiveMin: true }),
-      weightDecay: number({ min: 0 }),
-      clipNorm: number({ min: 0 }),
-    }),
-    lengthBuckets: array(integer({ min: 1 })),
-    checkpointEvery: integer({ min: 0 }),
-    logEvery: integer({ min: 1 }),
+    schedule: object({ ...scheduleFields, totalSteps: integer({ min: 1 }) }),
   }),
   validateTrainConfig,
+);
+
+const trainSettingsSchema: Schema<TrainSettings> = refine(
+  object({ ...trainFields, schedule: object(scheduleFields) }),
+  validateTrainSettings,
 );
 
 const modelSizeSchema: Schema<ModelSize> = refine(
@@ -157,18 +168,37 @@ const trainCheckpointMetaSchema: Schema<TrainCheckpointMeta> = object({
   train: trainConfigSchema,
   step: integer({ min: 0 }),
   rng: object({ seed: integer(), state: tuple(uint32, uint32, uint32, uint32) }),
+  resizeAt: optional(integer({ min: 1 })),
 });
 
-const runFileSchema = object({
-  format: literal("bnformer-train-run/1"),
-  task: taskConfigSchema,
-  model: modelSizeSchema,
-  train: trainConfigSchema,
-  minutes: nullable(number({ min: 0, exclusiveMin: true })),
-  stepsFromMinutes: boolean,
-  resizeAt: optional(integer({ min: 0 })),
+const startedFields = {
   command: optional(nullable(string())),
   startedAt: optional(nullable(string())),
+};
+const minutesSchema = nullable(number({ min: 0, exclusiveMin: true }));
+
+const runFileSchema = variant("format", {
+  "bnformer-train-run/2": object({
+    format: literal(RUN_FORMAT),
+    task: taskConfigSchema,
+    model: modelSizeSchema,
+    train: trainSettingsSchema,
+    steps: nullable(integer({ min: 1 })),
+    minutes: minutesSchema,
+    ...startedFields,
+  }),
+  // Written before the length moved to the checkpoint: train holds the step count (the
+  // calibrated or fitted one when stepsFromMinutes), resizeAt the pace fit's update.
+  "bnformer-train-run/1": object({
+    format: literal("bnformer-train-run/1"),
+    task: taskConfigSchema,
+    model: modelSizeSchema,
+    train: trainConfigSchema,
+    minutes: minutesSchema,
+    stepsFromMinutes: boolean,
+    resizeAt: optional(integer({ min: 0 })),
+    ...startedFields,
+  }),
 });
 
 // ---- Loading ----
@@ -321,16 +351,36 @@ export function loadTrainCheckpoint(dir: string): LoadedTrainCheckpoint {
   return trainCheckpointFrom(readCheckpointDir(dir));
 }
 
-/** A run's run.json: its config, and how the run was started. */
-export function readRunFile(
-  path: string,
-  read: FileReader = readBytes,
-): { config: RunConfig; command: string | null; startedAt: string | null } {
-  const { command, startedAt, ...config } = runFileSchema(readJsonFile(path, read), {
-    file: path,
-    path: [],
-  });
-  return { config, command: command ?? null, startedAt: startedAt ?? null };
+/** A run's run.json, as read. */
+export interface RunFile {
+  config: RunConfig;
+  command: string | null;
+  startedAt: string | null;
+  /** A format /1 file's pace-fit update (sizing.ts `resumedSize`); null otherwise. */
+  legacyResizeAt: number | null;
+}
+
+/**
+ * A run's run.json: its config, and how the run was started. A format /1 file (its step
+ * count in train) is read as the request it was: its steps unless they were calibrated.
+ */
+export function readRunFile(path: string, read: FileReader = readBytes): RunFile {
+  const file = runFileSchema(readJsonFile(path, read), { file: path, path: [] });
+  const command = file.command ?? null;
+  const startedAt = file.startedAt ?? null;
+  if (file.format === RUN_FORMAT) {
+    const { command: _c, startedAt: _s, ...config } = file;
+    return { config, command, startedAt, legacyResizeAt: null };
+  }
+  const config: RunConfig = {
+    format: RUN_FORMAT,
+    task: file.task,
+    model: file.model,
+    train: trainSettingsOf(file.train),
+    steps: file.stepsFromMinutes ? null : file.train.steps,
+    minutes: file.minutes,
+  };
+  return { config, command, startedAt, legacyResizeAt: file.resizeAt ?? null };
 }
 
 /** Seconds of each training session (a run's sessions.json). */

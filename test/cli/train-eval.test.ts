@@ -11,10 +11,11 @@ import type { Command } from "../../src/cli/command.ts";
 import { formatHelp, parseCommandArgs } from "../../src/cli/args.ts";
 import { captureIo } from "../../src/cli/io.ts";
 import { runConfigFromArgs, train } from "../../src/cli/commands/train.ts";
-import { withSteps } from "../../src/train/run.ts";
+import { withSteps } from "../../src/train/sizing.ts";
 import { evaluate } from "../../src/cli/commands/eval.ts";
 import { experiment, experimentFromArgs } from "../../src/cli/commands/experiment.ts";
-import { minutesFor, runConfig } from "../../src/train/experiment.ts";
+import { minutesFor } from "../../src/experiment/config.ts";
+import { runConfig } from "../../src/experiment/plan.ts";
 import { loadTrainedModel } from "../../src/train/saved-model.ts";
 
 /** What main() does for one command (the commands may not be registered yet). */
@@ -87,10 +88,13 @@ test("train writes a run directory whose model loads; eval writes CSV, JSON and 
     assert.ok(existsSync(join(out, f)), f);
   const runJson = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as {
     task: { target: string };
-    train: { steps: number };
+    train: Record<string, unknown>;
+    steps: number | null;
+    minutes: number | null;
   };
   assert.equal(runJson.task.target, "posterior-mean");
-  assert.equal(runJson.train.steps, 4);
+  // run.json keeps the request; the step count the run trains to is the checkpoint's.
+  assert.deepEqual([runJson.steps, runJson.minutes, "steps" in runJson.train], [4, null, false]);
   assert.equal(loadTrainedModel(out).structure.name, "chain5");
   const again = await run(train, ["--graph", "chain5", "--steps", "4", ...TINY, "--out", out]);
   assert.equal(again.code, 2);
@@ -224,14 +228,14 @@ test("experiment budgets: --minutes calibrates, --steps fixes, both fix steps un
   assert.deepEqual([steps.steps, steps.minutes], [40, null]);
   const both = exp("--steps", "40", "--minutes", "12");
   const cfg = runConfig(both, "tree7", "posterior-mean", 1);
-  assert.deepEqual([cfg.train.steps, cfg.minutes, cfg.stepsFromMinutes], [40, 12, false]);
+  assert.deepEqual([cfg.steps, cfg.minutes], [40, 12]);
 });
 
 test("train --minutes keeps --warmup until calibration sizes the run", () => {
   const cfg = runConfigFromArgs(
     parseCommandArgs(train.def, "--graph chain7 --minutes 5 --warmup 40 --out x".split(" ")),
   );
-  assert.equal(cfg.stepsFromMinutes, true);
+  assert.deepEqual([cfg.steps, cfg.minutes], [null, 5]);
   assert.equal(cfg.train.schedule.warmupSteps, 40);
   assert.equal(withSteps(cfg.train, 3000).schedule.warmupSteps, 40);
 });

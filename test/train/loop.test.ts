@@ -11,7 +11,8 @@ import type { TrainConfig } from "../../src/train/config.ts";
 import { defaultTrainConfig, validateTrainConfig } from "../../src/train/config.ts";
 import { oneHotTargets } from "../../src/train/loss.ts";
 import type { BatchProvider } from "../../src/train/loop.ts";
-import { CHECKPOINT_DIR, METRICS_FILE, resizedConfig, train } from "../../src/train/loop.ts";
+import { CHECKPOINT_DIR, METRICS_FILE, train } from "../../src/train/loop.ts";
+import { resizedConfig } from "../../src/train/sizing.ts";
 import { learningRate } from "../../src/train/schedule.ts";
 import { loadTrainCheckpoint } from "../../src/train/saved-model.ts";
 

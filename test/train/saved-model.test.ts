@@ -307,7 +307,9 @@ test("a run directory: a bad run.json makes train --resume and eval exit 1 namin
       name: "run.json unknown format",
       apply: (d) => editRun(d, (c) => (c.format = "other/1")),
       says: (d) =>
-        new RegExp(`${runFile(d)}: field "format": expected "bnformer-train-run/1", got "other/1"`),
+        new RegExp(
+          `${runFile(d)}: field "format": expected one of "bnformer-train-run/2", "bnformer-train-run/1", got "other/1"`,
+        ),
     },
     {
       name: "run.json not JSON",

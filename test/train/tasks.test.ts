@@ -13,7 +13,7 @@ import {
   drawContextLength,
   structureToJson,
 } from "../../src/train/tasks.ts";
-import { bucketProbabilities, lengthProbabilities } from "../../src/train/budget.ts";
+import { bucketProbabilities, lengthProbabilities } from "../../src/train/sizing.ts";
 
 function task(
   over: Partial<TaskConfig> = {},

@@ -14,11 +14,13 @@ import { saveConstruction, loadConstruction } from "../../src/model/checkpoint.t
 import { loadJax } from "../../src/model/jax/setup.ts";
 import { padBatch, paramsFromWeights } from "../../src/model/jax/executor.ts";
 import { createTrainStep } from "../../src/train/step.ts";
-import { defaultTrainConfig } from "../../src/train/config.ts";
+import { defaultTrainConfig, defaultTrainSettings } from "../../src/train/config.ts";
 import { buildTask, defaultTaskConfig, structureToJson } from "../../src/train/tasks.ts";
 import type { RunConfig } from "../../src/train/run.ts";
-import { runTraining, withSteps } from "../../src/train/run.ts";
+import { buildRunConfig, runTraining } from "../../src/train/run.ts";
+import { resizeStep, withSteps } from "../../src/train/sizing.ts";
 import { MODEL_DIR, trainedEngine, specForTask } from "../../src/train/trained-model.ts";
+import type { TrainCheckpointMeta } from "../../src/train/checkpoint.ts";
 import {
   RUN_FILE,
   loadSavedModel,
@@ -36,8 +38,7 @@ const STEPS = 20;
  * context's statistics (what uniform attention at initialisation already does) pays at once.
  */
 function config(steps = STEPS): RunConfig {
-  return {
-    format: "bnformer-train-run/1",
+  return buildRunConfig({
     task: {
       ...defaultTaskConfig,
       kind: "single",
@@ -50,18 +51,15 @@ function config(steps = STEPS): RunConfig {
       queryRows: 2,
     },
     model: { dModel: 16, layers: 2, heads: 2, mlpHidden: 32, activation: "gelu" },
-    train: withSteps(
-      {
-        ...defaultTrainConfig,
-        seed: 5,
-        checkpointEvery: 5,
-        schedule: { peakLr: 1e-2, minLr: 1e-3, warmupSteps: 5, totalSteps: steps },
-      },
-      steps,
-    ),
+    train: {
+      ...defaultTrainSettings,
+      seed: 5,
+      checkpointEvery: 5,
+      schedule: { peakLr: 1e-2, minLr: 1e-3, warmupSteps: 5 },
+    },
+    steps,
     minutes: null,
-    stepsFromMinutes: false,
-  };
+  });
 }
 
 let dir: string;
@@ -184,7 +182,7 @@ test("a budgeted run is the same run under any budget; a run without a cap must 
   const out = join(dir, "budgeted");
   // Fixed steps under a 5-minute cap, as `experiment --steps N --minutes M` trains them.
   await runTraining({ outDir: out, config: { ...config(3), minutes: 5 } });
-  const calibrated: RunConfig = { ...config(1), minutes: 30, stepsFromMinutes: true };
+  const calibrated: RunConfig = { ...config(1), minutes: 30, steps: null };
   const again = await runTraining({ outDir: out, config: calibrated, resume: true });
   assert.equal(again.skipped, true);
   assert.equal(again.step, 3);
@@ -194,28 +192,60 @@ test("a budgeted run is the same run under any budget; a run without a cap must 
   );
 });
 
-test("a calibrated run fits its length to its pace once; a resume adopts a resize run.json missed", async () => {
+test("a calibrated run fits its length to its pace once; run.json keeps the request, the checkpoint the length", async () => {
   const out = join(dir, "paced");
-  const readRun = () => JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as RunConfig;
+  const readRequest = () =>
+    JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as Record<string, unknown>;
+  const ckptMeta = () =>
+    (
+      JSON.parse(readFileSync(join(out, "checkpoint", "config.json"), "utf8")) as {
+        config: TrainCheckpointMeta;
+      }
+    ).config;
   const lines: string[] = [];
-  const ac = new AbortController();
-  let calibrated: RunConfig | null = null;
-  const c: RunConfig = { ...config(1), minutes: 0.15, stepsFromMinutes: true };
-  const part = await runTraining({
-    outDir: out,
-    config: c,
-    log: (l) => lines.push(l),
-    signal: ac.signal,
-    onStep: (m) => {
-      calibrated ??= readRun();
-      if (m.step === calibrated.resizeAt! + 1) ac.abort();
-    },
-  });
-  const at = calibrated!.resizeAt!;
-  const { steps, schedule } = calibrated!.train;
-  assert.equal(at, Math.max(schedule.warmupSteps, Math.ceil(steps / 10)));
+  const c: RunConfig = { ...config(1), minutes: 0.15, steps: null };
+  let calibrated = 0;
+  let at = 0;
+  /** One session that stops after update `stopAt(at)`. */
+  const session = async (stopAt: (at: number) => number) => {
+    const ac = new AbortController();
+    return runTraining({
+      outDir: out,
+      config: c,
+      resume: true,
+      log: (l) => lines.push(l),
+      signal: ac.signal,
+      onStep: (m) => {
+        if (at === 0) {
+          const cal = /calibration: .*, (\d+) steps \(took/.exec(lines.join("\n"));
+          assert.ok(cal, lines.join("\n"));
+          calibrated = Number(cal[1]);
+          at = resizeStep(withSteps(c.train, calibrated));
+          assert.ok(at > 2, `resize at ${at}`);
+        }
+        if (m.step === stopAt(at)) ac.abort();
+      },
+    });
+  };
+  // Stopped before the pace fit: the checkpoint holds the calibrated length and the fit to come.
+  const first = await session(() => 1);
+  assert.equal(first.step, 1);
+  assert.equal(first.model, null);
+  const request = readRequest();
+  assert.deepEqual(
+    [request.format, request.steps, request.minutes],
+    ["bnformer-train-run/2", null, 0.15],
+  );
+  assert.deepEqual(request.train, c.train);
+  assert.ok(!("resizeAt" in request) && !("stepsFromMinutes" in request));
+  assert.equal(ckptMeta().train.steps, calibrated);
+  assert.equal(ckptMeta().resizeAt, at);
+  assert.ok(!lines.some((l) => l.startsWith("pace")));
+
+  // Resumed, it fits its length at `at`; the checkpoint takes the new length, run.json stays.
+  const part = await session((a) => a + 1);
   assert.equal(part.step, at + 1);
-  assert.equal(part.model, null);
+  assert.equal(part.resumed, true);
   const paced = lines.find((l) => l.startsWith("pace at step"));
   const m =
     /^pace at step (\d+): [\d.]+ s\/step; (\d+) steps fill the budget \(calibration gave (\d+)\)$/.exec(
@@ -223,29 +253,56 @@ test("a calibrated run fits its length to its pace once; a resume adopts a resiz
     );
   assert.ok(m, lines.join("\n"));
   assert.equal(Number(m[1]), at);
-  assert.equal(Number(m[3]), calibrated!.train.steps);
+  assert.equal(Number(m[3]), calibrated);
   const resizedSteps = Number(m[2]);
-  assert.equal(readRun().train.steps, resizedSteps);
-  assert.equal(readRun().train.schedule.totalSteps, resizedSteps);
-  const ckptTrain = () =>
-    (
-      JSON.parse(readFileSync(join(out, "checkpoint", "config.json"), "utf8")) as {
-        config: { train: RunConfig["train"] };
-      }
-    ).config.train;
-  assert.deepEqual(ckptTrain(), readRun().train);
+  assert.equal(ckptMeta().train.steps, resizedSteps);
+  assert.equal(ckptMeta().train.schedule.totalSteps, resizedSteps);
+  assert.equal(ckptMeta().resizeAt, undefined);
+  assert.deepEqual(readRequest(), request);
 
-  // As if the process died between the checkpoint and run.json: the resume takes the
-  // checkpoint's length, puts it back in run.json, and finishes (or meets the cap).
-  const record = JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(out, RUN_FILE), JSON.stringify({ ...record, train: calibrated!.train }));
-  const rest = await runTraining({ outDir: out, config: c, resume: true });
-  assert.equal(readRun().train.steps, resizedSteps);
+  const rest = await session(() => -1);
   assert.ok(rest.model);
   assert.equal(rest.model.config.train.steps, resizedSteps);
   assert.ok(rest.step === resizedSteps || rest.timeCapped, `step ${rest.step}`);
-  assert.ok(!lines.slice(lines.indexOf(paced!) + 1).some((l) => l.startsWith("pace")));
+  assert.equal(lines.filter((l) => l.startsWith("pace")).length, 1);
 });
+
+test("a run directory of the old format (run.json with the step count) still resumes bit-exactly", async () => {
+  const out = join(dir, "legacy");
+  const ac = new AbortController();
+  const part = await runTraining({
+    outDir: out,
+    config: config(),
+    signal: ac.signal,
+    onStep: (m) => (m.step === 7 ? ac.abort() : undefined),
+  });
+  assert.equal(part.step, 7);
+  // run.json as format /1 wrote it: the sized train config with the task's buckets.
+  const task = buildTask(config().task);
+  const { steps: _s, ...request } = readRun(out);
+  const legacy = {
+    ...request,
+    format: "bnformer-train-run/1",
+    train: withSteps({ ...config().train, lengthBuckets: [...task.lengthBuckets] }, STEPS),
+    stepsFromMinutes: false,
+  };
+  writeFileSync(join(out, RUN_FILE), JSON.stringify(legacy, null, 2));
+  const done = await runTraining({ outDir: out, config: config(), resume: true });
+  assert.equal(done.resumed, true);
+  assert.equal(done.step, STEPS);
+  const a = flattenWeights(loadTrained(join(dir, "a")).weights);
+  for (const [k, t] of flattenWeights(done.model!.weights))
+    assert.deepEqual(t.data, a.get(k)!.data, k);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")), legacy);
+  await assert.rejects(
+    runTraining({ outDir: out, config: config(STEPS + 1), resume: true }),
+    /started with another configuration/,
+  );
+});
+
+function readRun(out: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(out, RUN_FILE), "utf8")) as Record<string, unknown>;
+}
 
 test("structures: a single-structure model refuses others; a construction is not a trained model", () => {
   assert.throws(

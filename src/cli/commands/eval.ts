@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { join } from "node:path";
 import type { Command } from "../command.ts";
-import { describeModel } from "../../eval/experiment.ts";
+import { describeModel } from "../../experiment/report.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
 import {

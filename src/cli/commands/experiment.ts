@@ -1,44 +1,25 @@
 /**
- * `bnformer experiment paper --preset cpu|smoke`: the paper's suite on this machine. For
- * every graph and seed it trains one model per target (src/train/experiment.ts: runs under
- * OUT/runs/, finished ones skipped, an interrupted one resumed), then evaluates each seed's
- * models with the baselines on the same episodes (src/eval) and writes, into --out,
- * <graph>-tv.csv, <graph>-tv-summary.csv, <graph>-results.json, <graph>-*.svg/png,
- * experiment.json (the resolved settings), experiment-run.json (each run's steps and time)
- * and report.md (`experimentReport`): the acceptance checks first, the training runs, then
- * the per-graph tables and figures.
+ * `bnformer experiment paper --preset cpu|smoke`: the paper's suite on this machine. The
+ * flags pick a preset and override parts of it; src/experiment runs it: for every graph
+ * and seed it trains one model per target (runs under OUT/runs/, finished ones skipped, an
+ * interrupted one resumed), then evaluates each seed's models with the baselines on the
+ * same episodes and writes the results, figures and report.md into --out.
  */
-import { join } from "node:path";
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
 import { flag, num, str } from "../args.ts";
 import { onFirstInterrupt } from "../interrupt.ts";
 import { BnformerError } from "../../errors.ts";
-import { writeFileAtomic } from "../../files.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
-import type { ExperimentConfig, PlannedRun, PresetName } from "../../train/experiment.ts";
-import {
-  PRESETS,
-  PRESET_NAMES,
-  planRuns,
-  trainPlanned,
-  validateExperiment,
-} from "../../train/experiment.ts";
 import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS } from "../../train/targets.ts";
-import type { RunOutcome } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
-import { writeResults } from "../../eval/results-io.ts";
-import { writeFigures } from "../../eval/figures.ts";
-import type { ReportSection } from "../../eval/report.ts";
+import type { ExperimentConfig, PresetName } from "../../experiment/config.ts";
+import { PRESETS, PRESET_NAMES, validateExperiment } from "../../experiment/config.ts";
+import type { PlannedRun } from "../../experiment/plan.ts";
+import { runExperiment } from "../../experiment/run.ts";
+import { formatMinutes } from "../../experiment/report.ts";
 import { parseLengths } from "./eval.ts";
-import type { ExperimentRunRecord } from "../../eval/experiment.ts";
-import {
-  evaluateGraph,
-  experimentReport,
-  formatMinutes,
-  trainingRecord,
-} from "../../eval/experiment.ts";
 import { statusLine } from "./train.ts";
 import { checkedOutputFolder } from "../shared.ts";
 
@@ -109,9 +90,6 @@ export const experiment: Command = {
       );
     const exp = experimentFromArgs(args);
     const out = checkedOutputFolder(str(args, "out")!);
-    const t0 = performance.now();
-    writeFileAtomic(join(out, "experiment.json"), JSON.stringify(exp, null, 2) + "\n");
-    const runs = planRuns(exp, out);
     const stop = new AbortController();
     const onInt = () => {
       io.err(
@@ -120,12 +98,13 @@ export const experiment: Command = {
       stop.abort();
     };
     const release = onFirstInterrupt(onInt);
-    let outcomes: RunOutcome[];
+    let done;
     try {
-      outcomes = await trainPlanned(runs, {
+      done = await runExperiment(exp, out, {
         progress: io.interactive,
         signal: stop.signal,
         log: (l) => io.err(`${l}\n`),
+        trainOnly: flag(args, "train-only"),
         ...(io.interactive
           ? {}
           : { onStep: (_r: PlannedRun, m: StepMetrics) => statusLine(io, m) }),
@@ -133,42 +112,21 @@ export const experiment: Command = {
     } finally {
       release();
     }
-    if (outcomes.length < runs.length || outcomes.some((o) => o.model === null)) {
-      io.err(`interrupted; run the same command again to resume\n`);
-      return 130;
+    switch (done.kind) {
+      case "interrupted":
+        io.err(`interrupted; run the same command again to resume\n`);
+        return 130;
+      case "trained": {
+        const n = done.runs === 1 ? "1 run" : `${done.runs} runs`;
+        io.out(`trained ${n} under ${out}/runs (no evaluation: --train-only)\n`);
+        return 0;
+      }
+      case "reported":
+        io.out(
+          `wrote ${out}/report.md (${done.runs} runs, ${exp.graphs.length} graphs, ${formatMinutes(done.wallSeconds)})\n`,
+        );
+        return 0;
     }
-    if (flag(args, "train-only")) {
-      const n = runs.length === 1 ? "1 run" : `${runs.length} runs`;
-      io.out(`trained ${n} under ${out}/runs (no evaluation: --train-only)\n`);
-      return 0;
-    }
-    const trainSeconds = (performance.now() - t0) / 1000;
-    const sections: ReportSection[] = [];
-    for (const graph of exp.graphs) {
-      io.err(`evaluating ${graph} ...\n`);
-      const r = await evaluateGraph(exp, graph, runs, outcomes);
-      const files = writeResults(r, out, `${graph}-`);
-      const figures = await writeFigures(r, out, `${graph}-`);
-      sections.push({
-        result: r,
-        figures,
-        files: { "per-seed CSV": files.csv, "summary CSV": files.summaryCsv, JSON: files.json },
-      });
-    }
-    const wall = (performance.now() - t0) / 1000;
-    const record: ExperimentRunRecord = {
-      format: "bnformer-experiment-run/1",
-      wallSeconds: wall,
-      trainSeconds,
-      runs: runs.map((r, i) => trainingRecord(r, outcomes[i]!)),
-    };
-    writeFileAtomic(join(out, "experiment-run.json"), JSON.stringify(record, null, 2) + "\n");
-    const report = experimentReport(exp, record, sections);
-    writeFileAtomic(join(out, "report.md"), report);
-    io.out(
-      `wrote ${out}/report.md (${runs.length} runs, ${exp.graphs.length} graphs, ${formatMinutes(wall)})\n`,
-    );
-    return 0;
   },
 };
 

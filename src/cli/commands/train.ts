@@ -22,7 +22,8 @@ import type { Structure } from "../../bn/network.ts";
 import type { CptPrior, SimplePriorKind } from "../../bn/priors.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
 import { PAPER_GRAPH_NAMES, paperGraph, sachsGraph } from "../../bn/families.ts";
-import { defaultTrainConfig } from "../../train/config.ts";
+import type { TrainSettings } from "../../train/config.ts";
+import { defaultTrainSettings } from "../../train/config.ts";
 import type { LossKind } from "../../train/loss.ts";
 import type { LengthSampling, TaskConfig, TaskKind } from "../../train/tasks.ts";
 import { defaultTaskConfig, structureToJson } from "../../train/tasks.ts";
@@ -32,8 +33,8 @@ import type { ModelSize } from "../../train/trained-model.ts";
 import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
 import type { RunConfig } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
-import { runTraining, unsizedSteps, withSteps } from "../../train/run.ts";
-import { PRESETS } from "../../train/experiment.ts";
+import { buildRunConfig, runTraining } from "../../train/run.ts";
+import { PRESETS } from "../../experiment/config.ts";
 
 const OPT = PRESETS.cpu.optimiser;
 
@@ -237,23 +238,16 @@ export function runConfigFromArgs(args: Parsed): RunConfig {
     queryRows: num(args, "query-rows")!,
   };
   const lr = num(args, "lr")!;
-  const base = {
-    ...defaultTrainConfig,
+  const train: TrainSettings = {
+    ...defaultTrainSettings,
     seed: num(args, "seed")!,
     loss: (str(args, "loss") as LossKind | undefined) ?? defaultLossFor(target),
     logEvery: 10,
     checkpointEvery: num(args, "checkpoint-every")!,
-    adamw: { ...defaultTrainConfig.adamw, weightDecay: num(args, "weight-decay")! },
-    schedule: { peakLr: lr, minLr: lr / 100, warmupSteps: num(args, "warmup")!, totalSteps: 1 },
+    adamw: { ...defaultTrainSettings.adamw, weightDecay: num(args, "weight-decay")! },
+    schedule: { peakLr: lr, minLr: lr / 100, warmupSteps: num(args, "warmup")! },
   };
-  return {
-    format: "bnformer-train-run/1",
-    task,
-    model: modelSizeFromArgs(args),
-    train: steps === null ? unsizedSteps(base) : withSteps(base, steps),
-    minutes,
-    stepsFromMinutes: steps === null,
-  };
+  return buildRunConfig({ task, model: modelSizeFromArgs(args), train, steps, minutes });
 }
 
 /** The model size the flags describe. */

@@ -9,8 +9,12 @@ import { dirname, join } from "node:path";
 import { NODE_MEAN } from "../../src/eval/protocol.ts";
 import type { EvalResult } from "../../src/eval/protocol.ts";
 import { NAIVE, POSTERIOR_MEAN } from "../../src/eval/baselines.ts";
-import { modelName, NAIVE_CHECK } from "../../src/eval/experiment.ts";
-import { generatedFiles, readCommittedResults, RESULTS_PAGE } from "../../src/eval/results-page.ts";
+import { modelName, NAIVE_CHECK } from "../../src/experiment/report.ts";
+import {
+  generatedFiles,
+  readCommittedResults,
+  RESULTS_PAGE,
+} from "../../src/experiment/results-page.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PM = modelName("posterior-mean");

@@ -1,30 +1,18 @@
 /**
- * The paper experiment's training side (`bnformer experiment paper`): presets, the plan of
- * runs, and training them one after another.
- *
- * For every graph and seed the plan has one run per training target (default: the
- * posterior-mean target and the paper's prediction target), each in its own directory
- *   OUT/runs/<graph>/<target>-seed<seed>/   (run.ts layout: run.json, checkpoint/, model/ ...)
- * so an interrupted experiment, started again with the same flags, skips the finished runs
- * and resumes the unfinished one from its checkpoint. Evaluation (src/eval, the CLI) then
- * scores each seed's models against the baselines on the same episodes.
+ * The paper experiment's settings (`bnformer experiment paper`): what it trains (graphs,
+ * seeds, targets, model and task sizes, optimiser, budget per run) and how it evaluates,
+ * with the named presets. plan.ts turns them into runs, run.ts trains and evaluates them,
+ * report.ts writes the report.
  */
-import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import type { PaperGraphName } from "../bn/families.ts";
-import { PAPER_GRAPH_NAMES, paperGraph } from "../bn/families.ts";
+import { PAPER_GRAPH_NAMES } from "../bn/families.ts";
 import { MAX_SEED } from "../bn/rng.ts";
-import type { TrainConfig } from "./config.ts";
-import { defaultTrainConfig } from "./config.ts";
-import type { RunConfig, RunOutcome } from "./run.ts";
-import { runTraining, unsizedSteps, withSteps } from "./run.ts";
-import type { StepMetrics } from "./progress.ts";
-import type { TaskConfig } from "./tasks.ts";
-import { defaultTaskConfig, structureToJson } from "./tasks.ts";
-import type { TargetKind } from "./targets.ts";
-import { defaultLossFor } from "./targets.ts";
-import type { ModelSize } from "./trained-model.ts";
-import { defaultModelSize } from "./trained-model.ts";
+import type { TaskConfig } from "../train/tasks.ts";
+import { defaultTaskConfig } from "../train/tasks.ts";
+import type { TargetKind } from "../train/targets.ts";
+import type { ModelSize } from "../train/trained-model.ts";
+import { defaultModelSize } from "../train/trained-model.ts";
 
 /** Named settings of the experiment. */
 export type PresetName = "cpu" | "smoke";
@@ -146,112 +134,4 @@ export function validateExperiment(e: ExperimentConfig): void {
       const m = minutesFor(e, t)!;
       if (!(m > 0)) bad("minutes", `must be > 0, got ${m} for target ${t}`);
     }
-}
-
-/** One planned training run. */
-export interface PlannedRun {
-  readonly graph: PaperGraphName;
-  readonly seed: number;
-  readonly target: TargetKind;
-  readonly dir: string;
-  readonly config: RunConfig;
-}
-
-/** Directory of one run under the experiment's output directory. */
-export function runDir(outDir: string, graph: string, target: TargetKind, seed: number): string {
-  return join(outDir, "runs", graph, `${target}-seed${seed}`);
-}
-
-/** Every run of the experiment, graphs outer, then seeds, then targets. */
-export function planRuns(e: ExperimentConfig, outDir: string): PlannedRun[] {
-  validateExperiment(e);
-  const out: PlannedRun[] = [];
-  for (const graph of e.graphs) {
-    for (const seed of e.seeds) {
-      for (const target of e.targets) {
-        out.push({
-          graph,
-          seed,
-          target,
-          dir: runDir(outDir, graph, target, seed),
-          config: runConfig(e, graph, target, seed),
-        });
-      }
-    }
-  }
-  return out;
-}
-
-/** The RunConfig of one (graph, target, seed). */
-export function runConfig(
-  e: ExperimentConfig,
-  graph: PaperGraphName,
-  target: TargetKind,
-  seed: number,
-): RunConfig {
-  const base: TrainConfig = {
-    ...defaultTrainConfig,
-    seed,
-    loss: defaultLossFor(target),
-    logEvery: 10,
-    checkpointEvery: 200,
-    adamw: { ...defaultTrainConfig.adamw, weightDecay: e.optimiser.weightDecay },
-    schedule: {
-      peakLr: e.optimiser.peakLr,
-      minLr: e.optimiser.minLr,
-      warmupSteps: e.optimiser.warmupSteps,
-      totalSteps: 1,
-    },
-  };
-  return {
-    format: "bnformer-train-run/1",
-    task: {
-      ...e.task,
-      kind: "single",
-      structures: [structureToJson(paperGraph(graph))],
-      randomDag: null,
-      target,
-    },
-    model: e.model,
-    train: e.steps === null ? unsizedSteps(base) : withSteps(base, e.steps),
-    minutes: minutesFor(e, target),
-    stepsFromMinutes: e.steps === null,
-  };
-}
-
-/** Options of `trainPlanned`. */
-export interface TrainPlannedOptions {
-  progress?: boolean;
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  onStep?: (run: PlannedRun, m: StepMetrics) => void;
-}
-
-/**
- * Trains the planned runs in order (skipping finished ones, resuming an interrupted one);
- * stops early, returning what finished, when `signal` aborts.
- */
-export async function trainPlanned(
-  runs: readonly PlannedRun[],
-  o: TrainPlannedOptions = {},
-): Promise<RunOutcome[]> {
-  const done: RunOutcome[] = [];
-  for (const [i, run] of runs.entries()) {
-    if (o.signal?.aborted) break;
-    o.log?.(
-      `[${i + 1}/${runs.length}] ${run.graph}, target ${run.target}, seed ${run.seed} -> ${run.dir}`,
-    );
-    const r = await runTraining({
-      outDir: run.dir,
-      config: run.config,
-      resume: true,
-      ...(o.progress !== undefined ? { progress: o.progress } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.log ? { log: o.log } : {}),
-      ...(o.onStep ? { onStep: (m: StepMetrics) => o.onStep!(run, m) } : {}),
-    });
-    done.push(r);
-    if (r.model === null) break;
-  }
-  return done;
 }

@@ -2,30 +2,30 @@
  * docs/results.md, its data and figures, and the README's experiment table, rebuilt from
  * the committed data in docs/results/ alone (no runs/): experiment.json (the settings),
  * experiment-run.json (each training run's steps and time) and <graph>-results.json (every
- * per-seed cell). Summaries and ratios are recomputed from the cells (summary.ts), so a
+ * per-seed cell). Summaries and ratios are recomputed from the cells (src/eval/summary.ts), so a
  * change to how they are computed shows up as a difference in the page.
  *
  * docs/results.md is a hand-written preamble, a line "---", then the report that
  * `bnformer experiment paper` writes (`experimentReport`), without its title and with file
  * links under results/. The README's table sits between README_TABLE_BEGIN and
  * README_TABLE_END. `npx tsx scripts/results-page.ts` checks all of it byte for byte,
- * `--update` rewrites it; test/eval/results-page.test.ts runs the check.
+ * `--update` rewrites it; test/experiment/results-page.test.ts runs the check.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
-import type { ExperimentConfig } from "../train/experiment.ts";
-import { validateExperiment } from "../train/experiment.ts";
 import type { TargetKind } from "../train/targets.ts";
-import type { EvalResult } from "./protocol.ts";
-import { NODE_MEAN } from "./protocol.ts";
-import { MLE, POSTERIOR_MEAN } from "./baselines.ts";
-import { summarizeRatios, summarizeSeeds } from "./summary.ts";
-import { cellsToCsv, parseEvalResult, summaryToCsv } from "./results-io.ts";
-import { renderFigureSvgs } from "./figures.ts";
-import type { ReportSection } from "./report.ts";
-import type { ExperimentRunRecord } from "./experiment.ts";
-import { experimentReport, modelName } from "./experiment.ts";
+import type { EvalResult } from "../eval/protocol.ts";
+import { NODE_MEAN } from "../eval/protocol.ts";
+import { MLE, POSTERIOR_MEAN } from "../eval/baselines.ts";
+import { summarizeRatios, summarizeSeeds } from "../eval/summary.ts";
+import { cellsToCsv, parseEvalResult, summaryToCsv } from "../eval/results-io.ts";
+import { renderFigureSvgs } from "../eval/figures.ts";
+import type { ReportSection } from "../eval/report.ts";
+import type { ExperimentConfig } from "./config.ts";
+import { validateExperiment } from "./config.ts";
+import type { ExperimentRunRecord } from "./report.ts";
+import { experimentReport, modelName } from "./report.ts";
 
 /** The page, its data folder and the README, relative to the repository root. */
 export const RESULTS_PAGE = "docs/results.md";

@@ -6,9 +6,9 @@ import type { EvalResult } from "../../src/eval/protocol.ts";
 import { NODE_MEAN } from "../../src/eval/protocol.ts";
 import type { RatioSummary, TvSummary } from "../../src/eval/summary.ts";
 import { NAIVE, POSTERIOR_MEAN } from "../../src/eval/baselines.ts";
-import { acceptanceSection, modelName } from "../../src/eval/experiment.ts";
-import type { ExperimentConfig } from "../../src/train/experiment.ts";
-import { PRESETS } from "../../src/train/experiment.ts";
+import { acceptanceSection, modelName } from "../../src/experiment/report.ts";
+import type { ExperimentConfig } from "../../src/experiment/config.ts";
+import { PRESETS } from "../../src/experiment/config.ts";
 
 const PM = modelName("posterior-mean");
 const PRED = modelName("prediction");

@@ -1,22 +1,20 @@
 /**
- * The paper experiment's evaluation and report sections: each graph's trained models run
- * through the evaluation protocol beside the baselines, and the issue's acceptance checks
- * and the training-run table rendered from the results. Training is src/train/experiment.ts;
- * the CLI (`bnformer experiment paper`) calls both.
+ * The paper experiment's report: the issue's acceptance checks and the training-run table
+ * rendered from the results, then the per-graph report (src/eval/report.ts) of each
+ * graph. run.ts writes it after training and evaluating; results-page.ts rebuilds it
+ * from the committed data.
  */
 import type { PaperGraphName } from "../bn/families.ts";
-import { paperGraph } from "../bn/families.ts";
-import type { ExperimentConfig, PlannedRun } from "../train/experiment.ts";
 import type { TargetKind } from "../train/targets.ts";
 import type { RunOutcome } from "../train/run.ts";
 import type { TrainedModel } from "../train/trained-model.ts";
-import { trainedTransformerModel } from "../train/trained-model.ts";
-import type { EvalResult } from "./protocol.ts";
-import { NODE_MEAN, runProtocol } from "./protocol.ts";
-import { NAIVE, POSTERIOR_MEAN } from "./baselines.ts";
-import { modelMethodFactory } from "./model-method.ts";
-import type { ReportSection } from "./report.ts";
-import { renderReport } from "./report.ts";
+import type { EvalResult } from "../eval/protocol.ts";
+import { NODE_MEAN } from "../eval/protocol.ts";
+import { NAIVE, POSTERIOR_MEAN } from "../eval/baselines.ts";
+import type { ReportSection } from "../eval/report.ts";
+import { renderReport } from "../eval/report.ts";
+import type { ExperimentConfig } from "./config.ts";
+import type { PlannedRun } from "./plan.ts";
 
 /** The method name of the model trained with `target`. */
 export const modelName = (target: TargetKind): string => `model-${target}`;
@@ -40,46 +38,6 @@ export function describeModel(...models: readonly TrainedModel[]): string {
     `${list((m) => String(m.config.step))} steps, ` +
     `${list((m) => (m.config.trainSeconds / 60).toFixed(1))} min`
   );
-}
-
-/** Runs the protocol on `graph` with every seed's trained models beside the baselines. */
-export async function evaluateGraph(
-  exp: ExperimentConfig,
-  graph: PaperGraphName,
-  runs: readonly PlannedRun[],
-  outcomes: readonly RunOutcome[],
-): Promise<EvalResult> {
-  const structure = paperGraph(graph);
-  const modelOf = (seed: number, target: TargetKind) => {
-    const i = runs.findIndex((r) => r.graph === graph && r.seed === seed && r.target === target);
-    return outcomes[i]!.model!;
-  };
-  const { factory, close } = modelMethodFactory((seed) =>
-    exp.targets.map((t) => {
-      const m = modelOf(seed, t);
-      return {
-        model: trainedTransformerModel(m, structure),
-        name: modelName(t),
-        description: describeModel(...exp.seeds.map((seed) => modelOf(seed, t))),
-      };
-    }),
-  );
-  try {
-    return await runProtocol(
-      {
-        structure,
-        prior: exp.task.prior,
-        lengths: exp.eval.lengths,
-        episodes: exp.eval.episodes,
-        evalSeed: exp.eval.evalSeed,
-        seeds: exp.seeds,
-      },
-      factory,
-      { command: `bnformer experiment paper --preset ${exp.preset}` },
-    );
-  } finally {
-    close();
-  }
 }
 
 /** The issue's targets, checked on the results: one table per check, "met" or "missed". */
@@ -147,7 +105,7 @@ export function acceptanceSection(exp: ExperimentConfig, results: readonly EvalR
 /**
  * What the report keeps of one training run. The experiment writes them, with its wall
  * time, to experiment-run.json beside the results, so the report can be rebuilt from the
- * output directory alone (src/eval/results-page.ts) after runs/ is gone.
+ * output directory alone (results-page.ts) after runs/ is gone.
  */
 export interface TrainingRunRecord {
   readonly graph: PaperGraphName;

@@ -1,17 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ExperimentConfig } from "../../src/train/experiment.ts";
-import {
-  PRESETS,
-  minutesFor,
-  planRuns,
-  runConfig,
-  runDir,
-  validateExperiment,
-} from "../../src/train/experiment.ts";
+import type { ExperimentConfig } from "../../src/experiment/config.ts";
+import { PRESETS, minutesFor, validateExperiment } from "../../src/experiment/config.ts";
+import { planRuns, runConfig, runDir } from "../../src/experiment/plan.ts";
 import { buildTask } from "../../src/train/tasks.ts";
-import { withSteps } from "../../src/train/run.ts";
+import { withSteps } from "../../src/train/sizing.ts";
 
 test("the cpu preset is the issue's suite: 3 graphs x 3 seeds x 2 targets, at most 30 minutes a run", () => {
   const runs = planRuns(PRESETS.cpu, "out");
@@ -35,7 +29,7 @@ test("each run has its own directory, seed, target and loss; the budget decides 
   assert.equal(a!.config.train.loss, "cross-entropy");
   assert.equal(a!.config.task.target, "posterior-mean");
   assert.equal(b!.config.task.target, "prediction");
-  assert.equal(a!.config.stepsFromMinutes, true);
+  assert.deepEqual([a!.config.steps, a!.config.minutes], [null, 30]);
   // The warmup survives until calibration gives the run its length (it was clipped to 0).
   const warmup = PRESETS.cpu.optimiser.warmupSteps;
   assert.equal(warmup, 100);
@@ -45,8 +39,9 @@ test("each run has its own directory, seed, target and loss; the budget decides 
   const mle = runConfig({ ...PRESETS.smoke, targets: ["mle"] }, "tree7", "mle", 4);
   assert.equal(mle.train.loss, "l1");
   assert.equal(mle.train.seed, 4);
-  assert.equal(mle.train.steps, PRESETS.smoke.steps);
-  assert.equal(mle.train.schedule.totalSteps, PRESETS.smoke.steps);
+  assert.deepEqual([mle.steps, mle.minutes], [PRESETS.smoke.steps, null]);
+  // run.json holds the request: the length is the sizing's, not part of the settings.
+  assert.ok(!("steps" in mle.train) && !("totalSteps" in mle.train.schedule));
   assert.equal(buildTask(mle.task).structures[0]!.name, "tree7");
 });
 
