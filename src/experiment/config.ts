@@ -29,7 +29,7 @@ export interface OptimiserConfig {
   weightDecay: number;
 }
 
-/** Evaluation settings of the experiment (used by the CLI with src/eval). */
+/** Evaluation settings of the experiment (run.ts evaluates with src/eval). */
 export interface ExperimentEvalConfig {
   lengths: number[];
   episodes: number;
