@@ -132,6 +132,7 @@ export const MODEL_DIR = "model";
  * for which structures are accepted.
  */
 export function trainedTransformerModel(t: TrainedModel, structure?: Structure): TransformerModel {
+  rejectFamilyModel(t);
   const s = structure ?? t.task.structures[0]!;
   checkRunnableOn(t, s);
   return {
@@ -141,6 +142,17 @@ export function trainedTransformerModel(t: TrainedModel, structure?: Structure):
     encoding: { contextVisible: "all" },
     shareContext: true,
   };
+}
+
+/** Throws unless `t` reads whole rows (a family model runs only through `trainedEngine`). */
+export function rejectFamilyModel(t: TrainedModel): void {
+  if (t.config.task.family)
+    throw new BnformerError(
+      "config",
+      "a family (network-agnostic) model reads one family per target, not whole rows: run it " +
+        "with --engine model:DIR (predict, generate, fit); bnformer eval does not take it yet",
+      { path: ["task", "kind"] },
+    );
 }
 
 /**

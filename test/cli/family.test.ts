@@ -199,3 +199,9 @@ test("--engine pretrained resolves to models/pretrained and says clearly when no
   );
   assert.equal(pretrainedEngine(model).name, "pretrained");
 });
+
+test("bnformer eval refuses a family model clearly (it runs through --engine model:DIR)", async () => {
+  const r = await run(["eval", "--checkpoint", model, "--out", join(dir, "eval")]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /family \(network-agnostic\) model .* --engine model:DIR/);
+});
