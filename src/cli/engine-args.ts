@@ -17,14 +17,15 @@ import type { EstimatorName } from "../estimate/index.ts";
 import { bmaConditional, conditioningSet } from "../estimate/index.ts";
 import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-args.ts";
 import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "./bma-args.ts";
-import type { Engine } from "../model/engine.ts";
+import type { Engine, TransformerModel } from "../model/engine.ts";
 import {
   constructionEngine,
   estimatorEngine,
   transformerEngine,
   constructionModel,
 } from "../model/engine.ts";
-import { trainedEngine } from "../train/trained-model.ts";
+import { trainedEngine, trainedTransformerModel } from "../train/trained-model.ts";
+import type { SavedModel } from "../train/saved-model.ts";
 import { loadSavedModel, trainedModelOf } from "../train/saved-model.ts";
 
 export const DEFAULT_EPS = 1e-6;
@@ -106,12 +107,7 @@ export function engineName(args: Parsed): string {
 
 /** A saved model: a trained checkpoint (bnformer train) or a construction (bnformer construct). */
 function modelEngine(dir: string, name = `model:${dir}`): Engine {
-  if (dir.length === 0)
-    throw new BnformerError(
-      "config",
-      `--engine model:DIR needs a directory, e.g. model:runs/chain7`,
-    );
-  const saved = loadSavedModel(dir);
+  const saved = loadSavedModelArg(dir);
   if (saved.kind === "construction")
     return transformerEngine(constructionModel(saved.construction), name);
   return trainedEngine(trainedModelOf(saved), name);
@@ -126,6 +122,22 @@ export function pretrainedEngine(dir: string): Engine {
         `bnformer train --task family --out runs/family and use --engine model:runs/family`,
     );
   return modelEngine(dir, "pretrained");
+}
+
+/** The saved model DIR of --engine model:DIR, as a TransformerModel for `structure`. */
+export function loadTransformerModel(dir: string, structure: Structure): TransformerModel {
+  const saved = loadSavedModelArg(dir);
+  if (saved.kind === "construction") return constructionModel(saved.construction);
+  return trainedTransformerModel(trainedModelOf(saved), structure);
+}
+
+function loadSavedModelArg(dir: string): SavedModel {
+  if (dir.length === 0)
+    throw new BnformerError(
+      "config",
+      `--engine model:DIR needs a directory, e.g. model:runs/chain7`,
+    );
+  return loadSavedModel(dir);
 }
 
 /** Which variables the engine conditions on for `target` (they must be given in a query). */

@@ -15,7 +15,8 @@
  * context: it keeps each layer's context keys and values, built in chunks, while they fit
  * in `contextCacheBytes`, and past that streams the context through each query in chunks,
  * so its memory is bounded whatever the context's length (docs/construction.md, "Memory").
- * `explainQuery` returns what `bnformer explain` shows: the layer-2 attention of one query.
+ * `explainModel` returns what `bnformer explain` shows: one query's output and the attention of
+ * every layer and head (`explainQuery`: the construction's layer 2 and its back-off rows).
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
@@ -89,6 +90,24 @@ function sameStructure(a: Structure, b: Structure): boolean {
   );
 }
 
+/** Throws unless `model` may answer queries on `context` over `structure`. */
+function checkRunnable(model: TransformerModel, structure: Structure, context: Dataset): void {
+  if (!sameStructure(structure, model.structure)) {
+    throw new BnformerError(
+      "config",
+      `the model was built for network "${model.structure.name}", not for "${structure.name}" (variables, states or parents differ)`,
+      { path: ["structure"] },
+    );
+  }
+  if (model.maxContext !== undefined && context.rows > model.maxContext) {
+    throw new BnformerError(
+      "config",
+      `the context has ${context.rows} rows; this model's guarantee holds up to maxContext = ${model.maxContext}; build it with a larger maxContext`,
+      { path: ["maxContext"] },
+    );
+  }
+}
+
 /** The float64 reference executor as an engine; outputs are restricted to the target's states. */
 export function transformerEngine(model: TransformerModel, name = "transformer"): Engine {
   const layout = tokenLayout(model.structure);
@@ -101,20 +120,7 @@ export function transformerEngine(model: TransformerModel, name = "transformer")
   return {
     name,
     bind(structure, context) {
-      if (!sameStructure(structure, model.structure)) {
-        throw new BnformerError(
-          "config",
-          `the model was built for network "${model.structure.name}", not for "${structure.name}" (variables, states or parents differ)`,
-          { path: ["structure"] },
-        );
-      }
-      if (model.maxContext !== undefined && context.rows > model.maxContext) {
-        throw new BnformerError(
-          "config",
-          `the context has ${context.rows} rows; this model's guarantee holds up to maxContext = ${model.maxContext}; build it with a larger maxContext`,
-          { path: ["maxContext"] },
-        );
-      }
+      checkRunnable(model, structure, context);
       const rowLocal = contextIsRowLocal(model.spec, model.weights);
       const cacheBytes =
         8 * context.rows * model.spec.layers.reduce((n, l) => n + 2 * l.heads * l.headDim, 0);
@@ -158,7 +164,17 @@ function runQuery(
     "layers" in context
       ? forwardQueries(model.spec, model.weights, context, tokens, { keepAttention: false })
       : forwardQueriesStreamed(model.spec, model.weights, context, tokens);
-  return readout(model.spec, outputs, layout.cards[target]!);
+  return targetDistribution(model.spec, layout, outputs, target);
+}
+
+/** The target's distribution from a query's readout (softmaxed over its states if logits). */
+function targetDistribution(
+  spec: TransformerSpec,
+  layout: TokenLayout,
+  outputs: Float64Array,
+  target: number,
+): Float64Array {
+  return readout(spec, outputs, layout.cards[target]!);
 }
 
 /** The distribution over a target's k states from a query's readout (softmax over those only). */
@@ -238,6 +254,62 @@ export function constructionModel(c: Construction): TransformerModel {
   };
 }
 
+/** One head's attention of the query token. */
+export interface HeadAttention {
+  /** 1-based layer and head numbers (as shown to users). */
+  layer: number;
+  head: number;
+  /** Weight on each context row (length N). */
+  weights: Float64Array;
+  /** Weight of the query on itself. */
+  selfWeight: number;
+}
+
+/** Any transformer's answer to one query, with every layer's and head's attention. */
+export interface ModelExplanation {
+  /** The model's distribution over the target's states (what its engine returns). */
+  distribution: Float64Array;
+  /** Layer by layer, head by head. */
+  heads: HeadAttention[];
+}
+
+/**
+ * Runs one query through `model` on the float64 reference executor, keeping every
+ * attention map; the distribution is computed as `transformerEngine` computes it.
+ */
+export function explainModel(
+  model: TransformerModel,
+  structure: Structure,
+  context: Dataset,
+  row: ArrayLike<number>,
+  target: number,
+): ModelExplanation {
+  checkRunnable(model, structure, context);
+  const layout = tokenLayout(model.structure);
+  const key = (model.shareContext ?? false) ? -1 : target;
+  const cache = prepareContext(
+    model.spec,
+    model.weights,
+    encodeContext(layout, context, model.encoding ?? {}, key),
+  );
+  const tokens = encodeQueries(layout, [{ row, target }]);
+  const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, tokens);
+  const N = context.rows;
+  const heads: HeadAttention[] = [];
+  model.spec.layers.forEach((ls, l) => {
+    for (let h = 0; h < ls.heads; h++) {
+      const a = attention[l]!.subarray(h * (N + 1), (h + 1) * (N + 1)); // (Q = 1, N + 1)
+      heads.push({
+        layer: l + 1,
+        head: h + 1,
+        weights: Float64Array.from(a.subarray(0, N)),
+        selfWeight: a[N]!,
+      });
+    }
+  });
+  return { distribution: targetDistribution(model.spec, layout, outputs, target), heads };
+}
+
 /** One query explained: the model's distribution, its layer-2 attention and the back-off rows. */
 export interface QueryExplanation {
   /** The construction's distribution over the target's states. */
@@ -257,16 +329,18 @@ export function explainQuery(
   row: ArrayLike<number>,
   target: number,
 ): QueryExplanation {
-  const ctx = encodeContext(c.layout, context, { contextVisible: "all" });
-  const cache = prepareContext(c.spec, c.weights, ctx);
-  const tokens = encodeQueries(c.layout, [{ row, target }]);
-  const { outputs, attention } = forwardQueries(c.spec, c.weights, cache, tokens);
-  const N = context.rows;
-  const last = attention[attention.length - 1]!; // (H = 1, Q = 1, N + 1)
+  const { distribution, heads } = explainModel(
+    constructionModel(c),
+    c.structure,
+    context,
+    row,
+    target,
+  );
+  const last = heads[heads.length - 1]!; // layer 2 has one head
   return {
-    distribution: Float64Array.from(outputs.subarray(0, c.layout.cards[target]!)),
-    weights: Float64Array.from(last.subarray(0, N)),
-    selfWeight: last[N]!,
+    distribution,
+    weights: last.weights,
+    selfWeight: last.selfWeight,
     support: backoffSupport(c.structure, context, target, row),
   };
 }

@@ -18,6 +18,7 @@ import type { TransformerSpec } from "../../src/model/spec.ts";
 import {
   constructionEngine,
   estimatorEngine,
+  explainModel,
   explainQuery,
   transformerEngine,
 } from "../../src/model/engine.ts";
@@ -144,6 +145,60 @@ test("a generic transformer engine encodes the context per target and softmaxes 
     assert.equal(p.length, layout.cards[t]!);
     p.forEach((x, i) => assert.ok(Math.abs(x - Math.exp(logits[i]!) / z) < 1e-13));
   }
+});
+
+test("explainModel: any transformer's output is its engine's, with every head's attention", () => {
+  const rng = createRng(27);
+  const net = randomNetwork(rng, 5, 2, 3);
+  const layout = tokenLayout(net);
+  const spec: TransformerSpec = {
+    format: "bnformer-transformer/1",
+    inputDim: layout.width,
+    dModel: 8,
+    layers: [
+      { heads: 2, headDim: 4, mlpHidden: 16 },
+      { heads: 4, headDim: 2, mlpHidden: 0 },
+    ],
+    activation: "gelu",
+    layerNorm: true,
+    outputDim: layout.maxCard,
+    output: "logits",
+  };
+  const weights = randomWeights(rng, spec, 0.5);
+  const context = ancestralRows(rng, net, 12);
+  const row = ancestralRows(rng, net, 1).data;
+  // Per-target marked contexts that hide the variables after the target, and a shared one.
+  for (const model of [
+    { structure: net, spec, weights, encoding: { contextVisible: "throughTarget" as const } },
+    { structure: net, spec, weights, shareContext: true },
+  ]) {
+    const cond = transformerEngine(model).bind(net, context);
+    for (let t = 0; t < 5; t++) {
+      const x = explainModel(model, net, context, row, t);
+      const p = cond(t, row);
+      assert.equal(x.distribution.length, p.length);
+      p.forEach((v, i) => assert.ok(Math.abs(x.distribution[i]! - v) < 1e-12));
+      assert.deepEqual(
+        x.heads.map((h) => `${h.layer}.${h.head}`),
+        ["1.1", "1.2", "2.1", "2.2", "2.3", "2.4"],
+      );
+      for (const h of x.heads) {
+        const sum = h.weights.reduce((a, b) => a + b, 0) + h.selfWeight;
+        assert.ok(Math.abs(sum - 1) < 1e-12 && h.weights.length === 12);
+      }
+    }
+  }
+  assert.throws(
+    () =>
+      explainModel(
+        { structure: net, spec, weights },
+        { ...net, name: "x", parents: net.parents.map(() => []) },
+        context,
+        row,
+        0,
+      ),
+    /the model was built for network/,
+  );
 });
 
 test("explainQuery: the layer-2 attention sits uniformly on the back-off rows", () => {

@@ -1,6 +1,10 @@
-/** `bnformer explain`: one query's layer-2 attention over the context rows, as text and SVG. */
+/**
+ * `bnformer explain`: one query's attention over the context rows, for every layer and head
+ * of the constructed transformer or of a saved model, as text and SVG.
+ */
 import type { Command } from "../command.ts";
 import { num, str } from "../args.ts";
+import type { Parsed } from "../args.ts";
 import {
   contextInputOptions,
   queryOptions,
@@ -9,27 +13,41 @@ import {
   loadStructureArg,
   checkedOutput,
 } from "../shared.ts";
-import { DEFAULT_EPS, parseGiven } from "../engine-args.ts";
+import { DEFAULT_EPS, loadTransformerModel, parseGiven } from "../engine-args.ts";
 import { BnformerError } from "../../errors.ts";
+import type { Structure } from "../../bn/network.ts";
 import { variableIndex } from "../../bn/network.ts";
 import { MISSING } from "../../bn/dataset.ts";
 import { construct } from "../../model/construction.ts";
 import { loadConstruction } from "../../model/checkpoint.ts";
-import { explainQuery } from "../../model/engine.ts";
-import { attentionSvg, attentionTable } from "../../eval/attention-svg.ts";
+import type { TransformerModel } from "../../model/engine.ts";
+import { constructionModel, explainModel } from "../../model/engine.ts";
+import {
+  agreementSummaries,
+  attentionSvg,
+  attentionTable,
+  defaultShownHead,
+} from "../../eval/attention-svg.ts";
 import { writeFileAtomic } from "../../files.ts";
 
 export const explain: Command = {
   def: {
     name: "explain",
     summary:
-      "show the constructed transformer's layer-2 attention for one query (text, and an SVG heatmap)",
+      "show a transformer's attention for one query, every layer and head (text, and an SVG heatmap)",
     usage:
       'bnformer explain --structure NET --context rows.csv --target VAR --given "A=a,B=b" ' +
-      "[--checkpoint DIR | --eps E --max-context N] [--rows K] [--svg out.svg]",
+      "[--engine construction|model:DIR] [--checkpoint DIR | --eps E --max-context N] " +
+      "[--layer L --head H] [--rows K] [--svg out.svg] [--format text|json]",
     options: {
       ...contextInputOptions,
       ...queryOptions,
+      engine: {
+        kind: "string",
+        default: "construction",
+        placeholder: "construction|model:DIR",
+        help: "the transformer: the construction, or a saved model (bnformer train or construct)",
+      },
       checkpoint: {
         kind: "string",
         placeholder: "DIR",
@@ -47,12 +65,29 @@ export const explain: Command = {
         min: 1,
         help: "construction's largest context (default: the context's row count)",
       },
+      layer: {
+        kind: "int",
+        min: 1,
+        help: "list the rows of this layer's head (default: the last layer)",
+      },
+      head: {
+        kind: "int",
+        min: 1,
+        help: "list the rows of this head (default: the one with the most weight on rows agreeing on every parent)",
+      },
       rows: { kind: "int", min: 1, default: 20, help: "heaviest context rows to list" },
+      format: {
+        kind: "choice",
+        choices: ["text", "json"],
+        default: "text",
+        help: "text tables, or JSON (distribution and every head's summary)",
+      },
       svg: { kind: "string", placeholder: "FILE", help: "also write the heatmap as SVG" },
       ...dataOptions,
     },
     examples: [
       'bnformer explain --structure data/bif/asia.bif --context asia-500.csv --target dysp --given "bronc=yes,either=no" --svg dysp.svg',
+      'bnformer explain --structure data/bif/asia.bif --context asia-500.csv --target dysp --given "bronc=yes,either=no" --engine model:runs/asia --layer 1 --head 2',
     ],
   },
   run(args, io) {
@@ -72,29 +107,81 @@ export const explain: Command = {
       );
     }
     const context = loadDataArg(contextPath, structure, args);
-    const checkpoint = str(args, "checkpoint");
-    const c = checkpoint
-      ? loadConstruction(checkpoint)
-      : construct(structure, {
-          eps: num(args, "eps")!,
-          maxContext: num(args, "max-context") ?? Math.max(1, context.rows),
-        });
-    const e = explainQuery(c, context, query, target);
-    const view = {
-      structure,
-      context,
-      target,
-      query,
-      weights: e.weights,
-      selfWeight: e.selfWeight,
-      distribution: e.distribution,
-    };
-    const render = { maxRows: num(args, "rows")! };
-    io.out(attentionTable(view, render) + "\n");
+    const model = modelFromArgs(args, structure, context.rows);
+    const e = explainModel(model, structure, context, query, target);
+    const base = { structure, context, target, query, heads: e.heads };
+    const view = { ...base, shown: shownHead(args, base), distribution: e.distribution };
+    if (str(args, "format") === "json") {
+      const v = structure.variables[target]!;
+      const json = {
+        target: v.name,
+        distribution: Object.fromEntries(v.states.map((s, i) => [s, e.distribution[i]!])),
+        parents: structure.parents[target]!.map((p) => structure.variables[p]!.name),
+        shown: { layer: e.heads[view.shown]!.layer, head: e.heads[view.shown]!.head },
+        heads: agreementSummaries(view).map((x) => ({
+          layer: x.layer,
+          head: x.head,
+          rowsByAgreement: x.rows,
+          massByAgreement: x.mass,
+          self: x.self,
+          fullMatchTv: Number.isNaN(x.fullMatchTv) ? null : x.fullMatchTv,
+        })),
+      };
+      io.out(JSON.stringify(json) + "\n");
+    } else io.out(attentionTable(view, { maxRows: num(args, "rows")! }) + "\n");
     if (svgPath !== undefined) {
-      writeFileAtomic(svgPath, attentionSvg(view, render));
+      writeFileAtomic(svgPath, attentionSvg(view, { maxRows: num(args, "rows")! }));
       io.err(`wrote ${svgPath}\n`);
     }
     return 0;
   },
 };
+
+/** The transformer named by --engine (and --checkpoint, --eps, --max-context for the construction). */
+function modelFromArgs(args: Parsed, structure: Structure, contextRows: number): TransformerModel {
+  const engine = str(args, "engine")!;
+  const checkpoint = str(args, "checkpoint");
+  if (engine === "construction") {
+    const c = checkpoint
+      ? loadConstruction(checkpoint)
+      : construct(structure, {
+          eps: num(args, "eps")!,
+          maxContext: num(args, "max-context") ?? Math.max(1, contextRows),
+        });
+    return constructionModel(c);
+  }
+  if (!engine.startsWith("model:"))
+    throw new BnformerError(
+      "config",
+      `--engine ${engine} has no attention to explain: give construction or model:DIR`,
+    );
+  if (checkpoint !== undefined)
+    throw new BnformerError(
+      "config",
+      "--checkpoint goes with --engine construction; a saved model is --engine model:DIR",
+    );
+  return loadTransformerModel(engine.slice("model:".length), structure);
+}
+
+/** The head whose rows are listed: --layer / --head, defaulting as `defaultShownHead`. */
+function shownHead(args: Parsed, view: Parameters<typeof defaultShownHead>[0]): number {
+  const layer = num(args, "layer");
+  const head = num(args, "head");
+  if (layer === undefined && head === undefined) return defaultShownHead(view);
+  const layers = Math.max(...view.heads.map((h) => h.layer));
+  const l = layer ?? layers;
+  if (l > layers)
+    throw new BnformerError(
+      "config",
+      `--layer ${l}: the model has ${layers} layers (1..${layers})`,
+    );
+  const inLayer = view.heads.filter((h) => h.layer === l);
+  if (head === undefined)
+    return defaultShownHead({ ...view, heads: inLayer }) + view.heads.indexOf(inLayer[0]!);
+  if (head > inLayer.length)
+    throw new BnformerError(
+      "config",
+      `--head ${head}: layer ${l} has ${inLayer.length} heads (1..${inLayer.length})`,
+    );
+  return view.heads.indexOf(inLayer[head - 1]!);
+}

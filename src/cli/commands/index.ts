@@ -59,7 +59,7 @@ export const commands: readonly CommandEntry[] = [
   {
     name: "explain",
     summary:
-      "show the constructed transformer's layer-2 attention for one query (text, and an SVG heatmap)",
+      "show a transformer's attention for one query, every layer and head (text, and an SVG heatmap)",
     load: async () => (await import("./explain.ts")).explain,
   },
   {
