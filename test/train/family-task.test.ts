@@ -1,13 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRng } from "../../src/bn/rng.ts";
 import { BROAD_PRIOR } from "../../src/bn/priors.ts";
 import { BnformerError } from "../../src/errors.ts";
 import { posteriorMean } from "../../src/estimate/posterior.ts";
 import { familyChannelNames, familyLayout } from "../../src/model/family-encoding.ts";
-import { TOKEN_CONTEXT, TOKEN_QUERY } from "../../src/model/spec.ts";
+import { TOKEN_CONTEXT, TOKEN_QUERY, flattenWeights } from "../../src/model/spec.ts";
 import type { TaskConfig } from "../../src/train/tasks.ts";
 import { buildTask } from "../../src/train/tasks.ts";
+import { defaultTrainConfig } from "../../src/train/config.ts";
+import { CHECKPOINT_DIR, train } from "../../src/train/loop.ts";
+import { defaultModelSize, specForTask } from "../../src/train/trained-model.ts";
 
 function familyConfig(over: Partial<TaskConfig> = {}): TaskConfig {
   return {
@@ -108,4 +114,39 @@ test("a family task is checked: kMax, dMin/dMax and a prior that fits dMax state
   bad({ family: { kMax: -1, dMin: 2, dMax: 3 } }, /kMax/);
   bad({ prior: { kind: "uniform", low: 0.1, high: 0.9 } }, /binary|2 states|uniform/);
   bad({ kind: "single" }, /family/);
+});
+
+test("a family run interrupted and resumed ends with bitwise the same weights", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bnformer-family-resume-"));
+  try {
+    const task = buildTask(familyConfig({ batchSize: 2, contextMax: 12, queryRows: 2 }));
+    const spec = specForTask(task.layout, { ...defaultModelSize, dModel: 8, mlpHidden: 8 });
+    const steps = 6;
+    const config = {
+      ...defaultTrainConfig,
+      seed: 3,
+      steps,
+      schedule: { peakLr: 1e-2, minLr: 1e-4, warmupSteps: 2, totalSteps: steps },
+      lengthBuckets: [...task.lengthBuckets],
+      checkpointEvery: 3,
+    };
+    const run = (out: string, extra: object = {}) =>
+      train({
+        spec,
+        config,
+        provider: task.provider,
+        outDir: join(dir, out),
+        progress: false,
+        ...extra,
+      });
+    const straight = await run("a");
+    assert.equal((await run("b", { stopAfter: 3 })).interrupted, true);
+    const resumed = await run("b", { resumeFrom: join(dir, "b", CHECKPOINT_DIR) });
+    assert.equal(resumed.step, steps);
+    const wa = flattenWeights(straight.weights);
+    for (const [k, t] of flattenWeights(resumed.weights))
+      assert.deepEqual(t.data, wa.get(k)!.data, k);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
