@@ -74,24 +74,6 @@ export function familyLayout(kMax: number, dMax: number): FamilyLayout {
   };
 }
 
-/** Throws a "config" error unless `shape` fits the layout's limits. */
-export function checkShapeFits(layout: FamilyLayout, shape: FamilyShape, what = "family"): void {
-  if (shape.parentCards.length > layout.kMax)
-    throw new BnformerError(
-      "config",
-      `${what} has ${shape.parentCards.length} parents; this model takes at most kMax = ${layout.kMax}`,
-      { path: ["kMax"] },
-    );
-  const cards = [shape.targetCard, ...shape.parentCards];
-  const big = cards.findIndex((d) => d > layout.dMax);
-  if (big >= 0)
-    throw new BnformerError(
-      "config",
-      `${what}: ${big === 0 ? "the target" : `parent ${big}`} has ${cards[big]} states; this model takes at most dMax = ${layout.dMax}`,
-      { path: ["dMax"] },
-    );
-}
-
 /** The family of `target` in `structure`, checked against the layout's limits. */
 export function checkFamilyFits(
   layout: FamilyLayout,
