@@ -2,8 +2,11 @@
  * The --engine flag (and its companions) shared by generate, predict and explain:
  * an estimator name, "bma" (exact model averaging over parent sets, src/estimate/bma.ts),
  * "construction" (the hand-built 2-layer transformer, run by the float64 reference
- * executor) or "model:DIR" (a saved checkpoint directory).
+ * executor), "model:DIR" (a saved checkpoint directory) or "pretrained" (the shipped
+ * network-agnostic family model in models/pretrained/, PRETRAINED_DIR).
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
 import { BnformerError } from "../errors.ts";
@@ -27,12 +30,15 @@ import { loadSavedModel, trainedModelOf } from "../train/saved-model.ts";
 
 export const DEFAULT_EPS = 1e-6;
 
+/** Where the package ships its pretrained family model (src/ and dist/ sit at the same depth). */
+export const PRETRAINED_DIR = fileURLToPath(new URL("../../models/pretrained/", import.meta.url));
+
 export const engineOptions: Record<string, OptionDef> = {
   engine: {
     kind: "string",
     default: "mle",
-    placeholder: `${ESTIMATORS.join("|")}|bma|construction|model:DIR`,
-    help: "what computes the conditionals: an estimator, the constructed transformer, or a saved model",
+    placeholder: `${ESTIMATORS.join("|")}|bma|construction|pretrained|model:DIR`,
+    help: "what computes the conditionals: an estimator, the constructed transformer, the pretrained model, or a saved model",
   },
   ...estimatorOptions,
   estimator: {
@@ -70,9 +76,10 @@ export function engineFromArgs(args: Parsed, contextRows: number): Engine {
     });
   }
   if (name.startsWith("model:")) return modelEngine(name.slice("model:".length));
+  if (name === "pretrained") return pretrainedEngine(PRETRAINED_DIR);
   throw new BnformerError(
     "config",
-    `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, model:DIR; got "${name}"`,
+    `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, pretrained, model:DIR; got "${name}"`,
   );
 }
 
@@ -99,11 +106,22 @@ export function engineName(args: Parsed): string {
 }
 
 /** A saved model: a trained checkpoint (bnformer train) or a construction (bnformer construct). */
-function modelEngine(dir: string): Engine {
+function modelEngine(dir: string, name = `model:${dir}`): Engine {
   const saved = loadSavedModelArg(dir);
   if (saved.kind === "construction")
-    return transformerEngine(constructionModel(saved.construction), `model:${dir}`);
-  return trainedEngine(trainedModelOf(saved), `model:${dir}`);
+    return transformerEngine(constructionModel(saved.construction), name);
+  return trainedEngine(trainedModelOf(saved), name);
+}
+
+/** The shipped family model in `dir`, or an error saying none ships yet and how to train one. */
+export function pretrainedEngine(dir: string): Engine {
+  if (!existsSync(dir))
+    throw new BnformerError(
+      "config",
+      `no pretrained model ships with this version yet (${dir} does not exist); train one with ` +
+        `bnformer train --task family --out runs/family and use --engine model:runs/family`,
+    );
+  return modelEngine(dir, "pretrained");
 }
 
 /** The saved model DIR of --engine model:DIR, as a TransformerModel for `structure`. */

@@ -8,6 +8,9 @@
  * - `transformerEngine`: any spec + weights run by the float64 reference executor; the
  *   context is encoded and run once (prepareContext) and each call costs one query token.
  * - `constructionEngine`: the constructed transformer of construction.ts.
+ * - `familyEngine`: a network-agnostic model (family-encoding.ts) on any structure within
+ *   its limits; each target's family context is encoded and run once, each call costs one
+ *   query token.
  * A row-local model (`contextIsRowLocal`: the construction) never holds a whole encoded
  * context: it keeps each layer's context keys and values, built in chunks, while they fit
  * in `contextCacheBytes`, and past that streams the context through each query in chunks,
@@ -27,6 +30,8 @@ import { backoffSupport } from "../estimate/backoff.ts";
 import type { TransformerSpec, TransformerWeights } from "./spec.ts";
 import type { EncodingOptions, TokenLayout } from "./encoding.ts";
 import { encodeContext, encodeQueries, tokenLayout } from "./encoding.ts";
+import type { FamilyLayout } from "./family-encoding.ts";
+import { checkFamilyFits, encodeFamilyContext, encodeFamilyQueries } from "./family-encoding.ts";
 import type { ContextCache, ContextSource } from "./reference.ts";
 import {
   contextIsRowLocal,
@@ -169,10 +174,13 @@ function targetDistribution(
   outputs: Float64Array,
   target: number,
 ): Float64Array {
-  const k = layout.cards[target]!;
+  return readout(spec, outputs, layout.cards[target]!);
+}
+
+/** The distribution over a target's k states from a query's readout (softmax over those only). */
+function readout(spec: TransformerSpec, outputs: Float64Array, k: number): Float64Array {
   const p = Float64Array.from(outputs.subarray(0, k));
   if (spec.output === "logits") {
-    // Softmax over the target's own states only.
     let max = -Infinity;
     for (const x of p) max = Math.max(max, x);
     let sum = 0;
@@ -180,6 +188,40 @@ function targetDistribution(
     for (let i = 0; i < k; i++) p[i]! /= sum;
   }
   return p;
+}
+
+/** A network-agnostic model: spec and weights over family tokens. */
+export interface FamilyModel {
+  spec: TransformerSpec;
+  weights: TransformerWeights;
+  layout: FamilyLayout;
+}
+
+/**
+ * A family model as an engine (float64 reference executor): any structure, each target
+ * refused with a "config" error naming it when its family exceeds kMax parents or dMax states.
+ */
+export function familyEngine(model: FamilyModel, name = "family"): Engine {
+  return {
+    name,
+    bind(structure, context) {
+      const caches = new Map<number, ContextCache>();
+      return (target, partialRow) => {
+        let cache = caches.get(target);
+        if (!cache) {
+          checkFamilyFits(model.layout, structure, target);
+          const tokens = encodeFamilyContext(model.layout, structure, target, context);
+          cache = prepareContext(model.spec, model.weights, tokens);
+          caches.set(target, cache);
+        }
+        const q = encodeFamilyQueries(model.layout, structure, target, [partialRow]);
+        const { outputs } = forwardQueries(model.spec, model.weights, cache, q, {
+          keepAttention: false,
+        });
+        return readout(model.spec, outputs, structure.variables[target]!.states.length);
+      };
+    },
+  };
 }
 
 /** The constructed transformer as an engine (built here from options, or given). */

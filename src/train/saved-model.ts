@@ -87,7 +87,7 @@ const priorSchema = variant("kind", {
 });
 
 const taskConfigSchema: Schema<TaskConfig> = object({
-  kind: literal("single", "mixed", "random-dag", "categorical"),
+  kind: literal("single", "mixed", "random-dag", "categorical", "family"),
   structures: array(structureSchema),
   randomDag: nullable(
     object({
@@ -95,6 +95,13 @@ const taskConfigSchema: Schema<TaskConfig> = object({
       pMin: number({ min: 0, max: 1 }),
       pMax: number({ min: 0, max: 1 }),
       states: integer({ min: 2 }),
+    }),
+  ),
+  family: optional(
+    object({
+      kMax: integer({ min: 0 }),
+      dMin: integer({ min: 2 }),
+      dMax: integer({ min: 2 }),
     }),
   ),
   prior: priorSchema,

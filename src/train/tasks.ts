@@ -28,13 +28,15 @@ import { randomDag } from "../bn/families.ts";
 import { sampleRows } from "../bn/sample.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import type { TokenLayout } from "../model/encoding.ts";
+import type { FamilyLayout } from "../model/family-encoding.ts";
 import { encodeBatch, queriesForTargets, tokenLayout } from "../model/encoding.ts";
 import type { TrainBatch } from "./step.ts";
 import type { TargetKind } from "./targets.ts";
 import { checkTargetKind, validMask, writeTargets } from "./targets.ts";
+import { buildFamilyTask } from "./family-task.ts";
 
 /** The task families of the issue; only a label once the structures are resolved. */
-export type TaskKind = "single" | "mixed" | "random-dag" | "categorical";
+export type TaskKind = "single" | "mixed" | "random-dag" | "categorical" | "family";
 
 /** How N is drawn per batch: uniform on [min, max], log-uniform, or each half the time. */
 export type LengthSampling = "uniform" | "log-uniform" | "mixed";
@@ -54,6 +56,15 @@ export interface RandomDagTask {
   states: number;
 }
 
+/** Random families for the network-agnostic model (family-task.ts); see the module header. */
+export interface FamilyTask {
+  /** Most parents; k is drawn uniformly from 0..kMax per context. */
+  kMax: number;
+  /** Cardinalities are drawn uniformly from dMin..dMax per variable and context. */
+  dMin: number;
+  dMax: number;
+}
+
 /** Everything that defines a task's data; stored in run configs and trained checkpoints. */
 export interface TaskConfig {
   kind: TaskKind;
@@ -61,6 +72,8 @@ export interface TaskConfig {
   structures: StructureJson[];
   /** Set for random-dag (then `structures` is empty). */
   randomDag: RandomDagTask | null;
+  /** Set exactly for kind "family" (then `structures` is empty and randomDag null). */
+  family?: FamilyTask;
   prior: CptPrior;
   target: TargetKind;
   /** B: contexts per batch. */
@@ -91,7 +104,8 @@ export const MAX_ATTENTION_CELLS = 2 ** 30;
 export interface TrainingTask {
   readonly config: TaskConfig;
   readonly structures: readonly Structure[];
-  readonly layout: TokenLayout;
+  /** The structures' shared row-token layout, or (kind "family") the family layout. */
+  readonly layout: TokenLayout | FamilyLayout;
   /** O: the largest cardinality (the model's output width). */
   readonly outputDim: number;
   /** Token count of a batch with N context rows: N + R x M. */
@@ -134,6 +148,17 @@ function randomDagLayoutStructure(r: RandomDagTask): Structure {
   };
 }
 
+/** The row-token layout of a structure task (not of a family task, which has none). */
+export function structureLayout(task: TrainingTask): TokenLayout {
+  if ("kind" in task.layout)
+    throw new BnformerError(
+      "config",
+      "a family task has no row-token layout (it encodes one family at a time)",
+      { path: ["task", "kind"] },
+    );
+  return task.layout;
+}
+
 /** Same variables count, cardinalities and topological order. */
 export function sameLayout(a: TokenLayout, b: TokenLayout): boolean {
   return (
@@ -159,7 +184,12 @@ export function validateTaskConfig(c: TaskConfig): void {
   if (c.contextMax < c.contextMin) bad("contextMax", c.contextMax, `>= contextMin`);
   if (!["uniform", "log-uniform", "mixed"].includes(c.lengthSampling))
     bad("lengthSampling", c.lengthSampling, "uniform, log-uniform or mixed");
-  if ((c.randomDag === null) === (c.structures.length === 0))
+  if ((c.kind === "family") !== (c.family !== undefined))
+    bad("family", c.family ?? null, 'set exactly when kind is "family"');
+  if (c.family) {
+    if (c.structures.length > 0 || c.randomDag !== null)
+      bad("structures", c.structures.length, "empty (and randomDag null) for a family task");
+  } else if ((c.randomDag === null) === (c.structures.length === 0))
     bad("structures", c.structures.length, "non-empty exactly when randomDag is null");
   if (c.randomDag) {
     const r = c.randomDag;
@@ -172,6 +202,7 @@ export function validateTaskConfig(c: TaskConfig): void {
 /** Resolves and checks a task: structures, prior fit, one shared layout. */
 export function buildTask(config: TaskConfig): TrainingTask {
   validateTaskConfig(config);
+  if (config.family) return buildFamilyTask(config);
   const structures: Structure[] = config.randomDag
     ? [randomDagLayoutStructure(config.randomDag)]
     : config.structures;
@@ -212,8 +243,8 @@ export function buildTask(config: TaskConfig): TrainingTask {
     outputDim: layout.maxCard,
     tokensFor,
     lengthBuckets: contextBuckets(config.contextMin, config.contextMax).map(tokensFor),
-    draw: (rng) => drawBatch(task, rng),
-    provider: (_step, rng) => drawBatch(task, rng).batch,
+    draw: (rng) => drawBatch(task, layout, rng),
+    provider: (_step, rng) => drawBatch(task, layout, rng).batch,
   };
   return task;
 }
@@ -241,9 +272,9 @@ export function drawContextLength(c: TaskConfig, rng: Rng): number {
   return Math.min(hi, Math.max(lo, n));
 }
 
-function drawBatch(task: TrainingTask, rng: Rng): TaskDraw {
+function drawBatch(task: TrainingTask, layout: TokenLayout, rng: Rng): TaskDraw {
   const c = task.config;
-  const { layout, outputDim: O } = task;
+  const O = task.outputDim;
   const M = layout.vars;
   const targets = Array.from({ length: M }, (_, m) => m);
   const n = drawContextLength(c, rng);

@@ -12,7 +12,8 @@
  *
  * Which structures a trained model may be run on: a model trained on one structure only on
  * that structure (same parents); a mixed or random-DAG model on any structure with the
- * same token layout (it was never told the structure).
+ * same token layout (it was never told the structure); a family model (kind "family") on
+ * any structure whose families fit its kMax and dMax (`familyEngine`).
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
@@ -20,11 +21,11 @@ import type { Activation, TransformerSpec, TransformerWeights } from "../model/s
 import type { TokenLayout } from "../model/encoding.ts";
 import { tokenLayout } from "../model/encoding.ts";
 import type { Engine, TransformerModel } from "../model/engine.ts";
-import { transformerEngine } from "../model/engine.ts";
+import { familyEngine, transformerEngine } from "../model/engine.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import type { StructureJson, TaskConfig, TrainingTask } from "./tasks.ts";
-import { sameLayout } from "./tasks.ts";
+import { sameLayout, structureLayout } from "./tasks.ts";
 
 /** Size of a task's transformer; the input and output widths come from the task. */
 export interface ModelSize {
@@ -64,7 +65,10 @@ export function validateModelSize(s: ModelSize): void {
 }
 
 /** The pre-LN transformer for a task's layout: logits over the largest cardinality. */
-export function specForTask(layout: TokenLayout, size: ModelSize): TransformerSpec {
+export function specForTask(
+  layout: Pick<TokenLayout, "width" | "maxCard">,
+  size: ModelSize,
+): TransformerSpec {
   validateModelSize(size);
   const layer = {
     heads: size.heads,
@@ -128,6 +132,7 @@ export const MODEL_DIR = "model";
  * for which structures are accepted.
  */
 export function trainedTransformerModel(t: TrainedModel, structure?: Structure): TransformerModel {
+  rejectFamilyModel(t);
   const s = structure ?? t.task.structures[0]!;
   checkRunnableOn(t, s);
   return {
@@ -139,12 +144,25 @@ export function trainedTransformerModel(t: TrainedModel, structure?: Structure):
   };
 }
 
+/** Throws unless `t` reads whole rows (a family model runs only through `trainedEngine`). */
+export function rejectFamilyModel(t: TrainedModel): void {
+  if (t.config.task.family)
+    throw new BnformerError(
+      "config",
+      "a family (network-agnostic) model reads one family per target, not whole rows: run it " +
+        "with --engine model:DIR (predict, generate, fit); eval and explain do not take it yet",
+      { path: ["task", "kind"] },
+    );
+}
+
 /**
  * A trained model as an Engine (src/model/engine.ts) for `--engine model:DIR`: bound to
- * whichever structure it is asked about (refused unless `checkRunnableOn`), run by the
- * float64 reference executor.
+ * whichever structure it is asked about (refused unless `checkRunnableOn`; a family model
+ * checks each target's family instead), run by the float64 reference executor.
  */
 export function trainedEngine(t: TrainedModel, name: string): Engine {
+  if ("kind" in t.task.layout)
+    return familyEngine({ spec: t.spec, weights: t.weights, layout: t.task.layout }, name);
   return {
     name,
     bind: (structure, context) =>
@@ -155,12 +173,13 @@ export function trainedEngine(t: TrainedModel, name: string): Engine {
 /** Throws unless the model may run on `s` (see the module header). */
 export function checkRunnableOn(t: TrainedModel, s: Structure): void {
   const layout = tokenLayout(s);
-  if (!sameLayout(layout, t.task.layout)) {
+  const trainedLayout = structureLayout(t.task);
+  if (!sameLayout(layout, trainedLayout)) {
     throw new BnformerError(
       "config",
       `network "${s.name}" (${layout.vars} variables, cardinalities [${layout.cards.join(",")}]) ` +
-        `does not fit this model's token layout (${t.task.layout.vars} variables, ` +
-        `cardinalities [${t.task.layout.cards.join(",")}], the same topological order)`,
+        `does not fit this model's token layout (${trainedLayout.vars} variables, ` +
+        `cardinalities [${trainedLayout.cards.join(",")}], the same topological order)`,
       { path: ["structure"] },
     );
   }

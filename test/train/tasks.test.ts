@@ -11,6 +11,7 @@ import {
   contextBuckets,
   defaultTaskConfig,
   drawContextLength,
+  structureLayout,
   structureToJson,
 } from "../../src/train/tasks.ts";
 import { bucketProbabilities, lengthProbabilities } from "../../src/train/sizing.ts";
@@ -35,7 +36,7 @@ function task(
 test("encoded context and query tokens decode back to the sampled rows", () => {
   const t = buildTask(task({ target: "prediction" }));
   const { batch, episodes, contextRows: n } = t.draw(createRng(3));
-  const { layout } = t;
+  const layout = structureLayout(t);
   const [B, T, I] = batch.shape;
   const M = layout.vars;
   assert.equal(B, 3);
@@ -135,7 +136,7 @@ test("a random-DAG task draws a new DAG per context over one shared layout", () 
       randomDag: { nodes: 5, pMin: 0.1, pMax: 0.8, states: 2 },
     }),
   );
-  assert.equal(t.layout.vars, 5);
+  assert.equal(structureLayout(t).vars, 5);
   const { episodes } = t.draw(createRng(4));
   const shapes = new Set(episodes.map((e) => JSON.stringify(e.structure.parents)));
   assert.ok(shapes.size > 1, "contexts of one batch have different DAGs");

@@ -24,7 +24,7 @@ import type { PaperGraphName } from "../../bn/families.ts";
 import { paperGraph } from "../../bn/families.ts";
 import type { UnseenPolicy } from "../../estimate/policy.ts";
 import type { TrainedModel } from "../../train/trained-model.ts";
-import { trainedTransformerModel } from "../../train/trained-model.ts";
+import { rejectFamilyModel, trainedTransformerModel } from "../../train/trained-model.ts";
 import { loadTrained } from "../../train/saved-model.ts";
 import { runProtocol } from "../../eval/protocol.ts";
 import type { EvalResult } from "../../eval/protocol.ts";
@@ -173,6 +173,7 @@ function methodNames(args: Parsed, dirs: readonly string[]): string[] {
 }
 
 function evalStructure(args: Parsed, first: TrainedModel): Structure {
+  rejectFamilyModel(first);
   const file = str(args, "structure");
   const graph = str(args, "graph");
   if (file !== undefined && graph !== undefined)

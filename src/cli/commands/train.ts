@@ -20,6 +20,8 @@ import { BnformerError } from "../../errors.ts";
 import { readText } from "../../files.ts";
 import type { Structure } from "../../bn/network.ts";
 import type { CptPrior, SimplePriorKind } from "../../bn/priors.ts";
+import { BROAD_PRIOR } from "../../bn/priors.ts";
+import { defaultFamilyTask } from "../../train/family-task.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
 import { PAPER_GRAPH_NAMES, paperGraph, sachsGraph } from "../../bn/families.ts";
 import type { TrainSettings } from "../../train/config.ts";
@@ -68,9 +70,9 @@ export const modelOptions: Record<string, OptionDef> = {
 const options: Record<string, OptionDef> = {
   task: {
     kind: "choice",
-    choices: ["single", "mixed", "random-dag", "categorical"],
+    choices: ["single", "mixed", "random-dag", "categorical", "family"],
     default: "single",
-    help: "what to train on",
+    help: "what to train on (family: the network-agnostic model, one random family per context)",
   },
   graph: {
     kind: "string",
@@ -94,10 +96,28 @@ const options: Record<string, OptionDef> = {
     help: "random-dag: edge probability range (default 0.7..1; 0.1..0.8 for <= 5 nodes)",
   },
   "p-max": { kind: "number", min: 0, help: "random-dag: upper end of the edge probability" },
+  "k-max": {
+    kind: "int",
+    min: 0,
+    default: defaultFamilyTask.kMax,
+    help: "family: most parents a family may have",
+  },
+  "d-min": {
+    kind: "int",
+    min: 2,
+    default: defaultFamilyTask.dMin,
+    help: "family: fewest states of a family member",
+  },
+  "d-max": {
+    kind: "int",
+    min: 2,
+    default: defaultFamilyTask.dMax,
+    help: "family: most states of a family member",
+  },
   prior: {
     kind: "choice",
-    choices: ["uniform", "beta", "dirichlet"],
-    help: "CPT prior (default uniform; dirichlet for categorical)",
+    choices: ["uniform", "beta", "dirichlet", "broad"],
+    help: "CPT prior (default uniform; dirichlet for categorical; broad, a dirichlet-mixture, for family)",
   },
   ...priorParameterOptions,
   target: {
@@ -164,11 +184,12 @@ export const train: Command = {
     summary:
       "train a transformer to estimate conditionals in context (metrics.jsonl, checkpoint, model/)",
     usage:
-      "bnformer train [--task single|mixed|random-dag|categorical] [--graph chain7] [--target posterior-mean] (--steps N | --minutes M) --out DIR [--resume]",
+      "bnformer train [--task single|mixed|random-dag|categorical|family] [--graph chain7] [--target posterior-mean] (--steps N | --minutes M) --out DIR [--resume]",
     options,
     examples: [
       "bnformer train --graph chain7 --target posterior-mean --minutes 25 --out runs/chain7-pm",
       "bnformer train --task categorical --edges data/sachs/GroundTruth.csv --steps 3000 --out runs/sachs",
+      "bnformer train --task family --k-max 4 --d-max 6 --minutes 240 --out runs/family",
       "bnformer train --out runs/chain7-pm --resume",
     ],
   },
@@ -261,8 +282,18 @@ export function modelSizeFromArgs(args: Parsed): ModelSize {
   };
 }
 
-function taskStructures(args: Parsed): Pick<TaskConfig, "kind" | "structures" | "randomDag"> {
+function taskStructures(
+  args: Parsed,
+): Pick<TaskConfig, "kind" | "structures" | "randomDag" | "family"> {
   const kind = str(args, "task") as TaskKind;
+  if (kind === "family") {
+    const family = {
+      kMax: num(args, "k-max")!,
+      dMin: num(args, "d-min")!,
+      dMax: num(args, "d-max")!,
+    };
+    return { kind, structures: [], randomDag: null, family };
+  }
   if (kind === "random-dag") {
     const nodes = num(args, "nodes")!;
     const [lo, hi] = nodes <= 5 ? [0.1, 0.8] : [0.7, 1];
@@ -299,7 +330,10 @@ function taskStructures(args: Parsed): Pick<TaskConfig, "kind" | "structures" | 
 }
 
 function priorFromArgs(args: Parsed): CptPrior {
+  const task = str(args, "task");
   const kind =
-    str(args, "prior") ?? (str(args, "task") === "categorical" ? "dirichlet" : "uniform");
+    str(args, "prior") ??
+    (task === "categorical" ? "dirichlet" : task === "family" ? "broad" : "uniform");
+  if (kind === "broad") return BROAD_PRIOR;
   return priorFromFlags(kind as SimplePriorKind, args);
 }
