@@ -47,7 +47,8 @@ function field(x: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csv(header: readonly string[], rows: (string | number | null)[][]): string {
+/** CSV text: a header line and one line per row, fields quoted as needed. */
+export function csv(header: readonly string[], rows: (string | number | null)[][]): string {
   return [header.join(","), ...rows.map((r) => r.map(field).join(","))].join("\n") + "\n";
 }
 

@@ -55,6 +55,15 @@ export function meanSd(xs: readonly number[]): { mean: number; sd: number | null
   return { mean, sd: Math.sqrt(ss / (n - 1)) };
 }
 
+/**
+ * Whether `ratio` (a method's TV over a reference's) meets "at most `factor`x the reference".
+ * A relative 1e-9 absorbs the rounding of the division, so a ratio of exactly 1.10 meets
+ * 1.10 (1.1099 / 1.009 is 1.1000000000000003 in floating point).
+ */
+export function meetsTarget(ratio: number | null, factor: number): boolean {
+  return ratio !== null && Number.isFinite(ratio) && ratio <= factor * (1 + 1e-9);
+}
+
 /** Cells grouped by (method, length, node), keeping first-seen order. */
 function groupCells(cells: readonly TvCell[]): TvCell[][] {
   const groups = new Map<string, TvCell[]>();
