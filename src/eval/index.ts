@@ -9,3 +9,4 @@ export * from "./figures.ts";
 export * from "./report.ts";
 export * from "./attention-svg.ts";
 export * from "./model-method.ts";
+export * from "./pretrained.ts";
