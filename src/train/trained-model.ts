@@ -150,7 +150,7 @@ export function rejectFamilyModel(t: TrainedModel): void {
     throw new BnformerError(
       "config",
       "a family (network-agnostic) model reads one family per target, not whole rows: run it " +
-        "with --engine model:DIR (predict, generate, fit); eval and explain do not take it yet",
+        "with --engine model:DIR (predict, generate, fit) and evaluate it with bnformer eval-pretrained",
       { path: ["task", "kind"] },
     );
 }

@@ -75,6 +75,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./eval.ts")).evaluate,
   },
   {
+    name: "eval-pretrained",
+    summary:
+      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, report)",
+    load: async () => (await import("./eval-pretrained.ts")).evalPretrained,
+  },
+  {
     name: "experiment",
     summary:
       "run the paper's suite: train every graph x seed x target, evaluate with baselines, write report.md",

@@ -1,0 +1,159 @@
+/**
+ * `bnformer eval-pretrained --model DIR --out DIR`: a family (network-agnostic) model against
+ * issue 9's targets 1-4 (src/eval/pretrained.ts): held-out random networks, length
+ * generalisation, real networks with their own CPTs, generation on asia. Writes points.csv
+ * (every point), checks.csv, results.json and report.md (the section with the verdicts) into
+ * --out. A separate command from `eval`, whose flags (--graph, --structure, --prior, several
+ * checkpoints, figures) describe the per-structure protocol; this one has fixed targets and
+ * also takes a run's training checkpoint, to measure a run before it finishes.
+ */
+import { basename, join } from "node:path";
+import type { Command } from "../command.ts";
+import { num, str } from "../args.ts";
+import { checkedOutputFolder, seedOption } from "../shared.ts";
+import { BnformerError } from "../../errors.ts";
+import { writeFileAtomic } from "../../files.ts";
+import type { Network } from "../../bn/network.ts";
+import { loadNetwork } from "../../bn/network-file.ts";
+import {
+  DEFAULT_EVAL_SEED,
+  defaultPretrainedOptions,
+  evaluatePretrained,
+  familyModelEngine,
+  loadFamilyModel,
+  pretrainedChecksCsv,
+  pretrainedPointsCsv,
+  pretrainedResultJson,
+  renderPretrainedSection,
+} from "../../eval/pretrained.ts";
+import { parseLengths } from "./eval.ts";
+
+const REAL_NETWORKS = ["asia", "cancer", "earthquake", "survey", "sachs"]
+  .map((n) => `data/bif/${n}.bif`)
+  .join(",");
+
+export const evalPretrained: Command = {
+  def: {
+    name: "eval-pretrained",
+    summary:
+      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, report)",
+    usage:
+      "bnformer eval-pretrained --model DIR --out DIR [--episodes N] [--seeds N] [--targets 1,2,3,4]",
+    options: {
+      model: {
+        kind: "string",
+        required: true,
+        placeholder: "DIR",
+        help: "a family model: a run directory (its model/, or its checkpoint/ while training), model/ or checkpoint/",
+      },
+      out: { kind: "string", required: true, placeholder: "DIR", help: "output directory" },
+      episodes: { kind: "int", min: 1, default: 2000, help: "episodes per point" },
+      seeds: { kind: "int", min: 1, default: 3, help: "evaluation seeds" },
+      "eval-seed": seedOption("seed of every evaluation draw", DEFAULT_EVAL_SEED),
+      targets: {
+        kind: "string",
+        default: "1,2,3,4",
+        placeholder: "1,2,3,4",
+        help: "which targets to run",
+      },
+      lengths: {
+        kind: "string",
+        default: "1,10,50,100,200,500",
+        placeholder: "N,N",
+        help: "target 1's context lengths",
+      },
+      "long-lengths": {
+        kind: "string",
+        default: "1000,2000",
+        placeholder: "N,N",
+        help: "target 2's context lengths",
+      },
+      networks: {
+        kind: "string",
+        default: REAL_NETWORKS,
+        placeholder: "NET[,NET]",
+        help: "target 3's networks (.bif/.json; their CPTs are the truth)",
+      },
+      "real-lengths": {
+        kind: "string",
+        default: "50,500",
+        placeholder: "SMALL,LARGE",
+        help: "target 3's lengths: at most the MLE's TV at SMALL, 1.15x at LARGE",
+      },
+      "generation-network": {
+        kind: "string",
+        default: "data/bif/asia.bif",
+        placeholder: "NET",
+        help: "target 4's network (exact joint)",
+      },
+      "generation-context": { kind: "int", min: 1, default: 500, help: "target 4's context rows" },
+      "generation-rows": { kind: "int", min: 1, default: 10000, help: "target 4's generated rows" },
+    },
+    examples: [
+      "bnformer eval-pretrained --model runs/family --out runs/family/eval",
+      "bnformer eval-pretrained --model runs/family/checkpoint --out /tmp/progress --episodes 200 --seeds 1 --targets 1",
+    ],
+  },
+  run(args, io) {
+    const out = checkedOutputFolder(str(args, "out")!);
+    const targets = parseTargets(str(args, "targets")!);
+    const loaded = loadFamilyModel(str(args, "model")!);
+    const has = (t: number) => targets.includes(t);
+    const base = defaultPretrainedOptions(
+      has(3) ? splitList(str(args, "networks")!).map(namedNetwork) : [],
+      has(4) ? namedNetwork(str(args, "generation-network")!) : null,
+    );
+    const options = {
+      ...base,
+      episodes: num(args, "episodes")!,
+      seeds: num(args, "seeds")!,
+      evalSeed: num(args, "eval-seed")!,
+      heldOutLengths: has(1) ? parseLengths(str(args, "lengths")!) : [],
+      longLengths: has(2) ? parseLengths(str(args, "long-lengths")!) : [],
+      realLengths: parseLengths(str(args, "real-lengths")!),
+      generationContext: num(args, "generation-context")!,
+      generationRows: num(args, "generation-rows")!,
+    };
+    const started = Date.now();
+    const result = evaluatePretrained(familyModelEngine(loaded), options, loaded.description);
+    const seconds = (Date.now() - started) / 1000;
+    writeFileAtomic(join(out, "points.csv"), pretrainedPointsCsv(result));
+    writeFileAtomic(join(out, "checks.csv"), pretrainedChecksCsv(result));
+    writeFileAtomic(join(out, "results.json"), pretrainedResultJson(result));
+    const command = ["bnformer", "eval-pretrained", ...process.argv.slice(3)].join(" ");
+    writeFileAtomic(
+      join(out, "report.md"),
+      renderPretrainedSection(result) +
+        `\nRun: ${seconds.toFixed(1)} s; files points.csv, checks.csv, results.json; command \`${command}\`.\n`,
+    );
+    const met = result.checks.filter((c) => c.met).length;
+    io.out(
+      `evaluated ${loaded.description}: ${met} of ${result.checks.length} checks met in ${seconds.toFixed(1)} s; wrote ${out}/report.md\n`,
+    );
+    return 0;
+  },
+};
+
+/** The network in `path`, named by its file (BIF files often say "network unknown"). */
+function namedNetwork(path: string): Network {
+  return { ...loadNetwork(path), name: basename(path).replace(/\.[^.]*$/, "") };
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** "1,3" as target numbers in 1..4. */
+function parseTargets(text: string): number[] {
+  const ts = splitList(text).map(Number);
+  const bad = ts.find((t) => ![1, 2, 3, 4].includes(t));
+  if (ts.length === 0 || bad !== undefined)
+    throw new BnformerError(
+      "config",
+      `--targets must list some of 1, 2, 3, 4 (comma-separated), got "${text}"`,
+    );
+  return ts;
+}
