@@ -222,8 +222,12 @@ export const train: Command = {
         );
         return 130;
       }
+      const evaluate =
+        r.config.task.kind === "family"
+          ? `bnformer eval-pretrained --model ${out}`
+          : `bnformer eval --checkpoint ${out}`;
       io.out(
-        `trained ${r.step} steps; model in ${out}/${MODEL_DIR} (use --engine model:${out} or bnformer eval --checkpoint ${out})\n`,
+        `trained ${r.step} steps; model in ${out}/${MODEL_DIR} (use --engine model:${out} or ${evaluate})\n`,
       );
       return 0;
     } finally {
