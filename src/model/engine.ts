@@ -28,16 +28,23 @@ import type { EstimatorOptions } from "../estimate/options.ts";
 import type { BackoffSupport } from "../estimate/backoff.ts";
 import { backoffSupport } from "../estimate/backoff.ts";
 import type { TransformerSpec, TransformerWeights } from "./spec.ts";
+import { contextAttentionOf } from "./spec.ts";
 import type { EncodingOptions, TokenLayout } from "./encoding.ts";
 import { encodeContext, encodeQueries, tokenLayout } from "./encoding.ts";
 import type { FamilyLayout } from "./family-encoding.ts";
-import { checkFamilyFits, encodeFamilyContext, encodeFamilyQueries } from "./family-encoding.ts";
+import {
+  checkFamilyFits,
+  distinctFamilyRows,
+  encodeFamilyContext,
+  encodeFamilyQueries,
+} from "./family-encoding.ts";
 import type { ContextCache, ContextSource } from "./reference.ts";
 import {
   contextIsRowLocal,
   forwardQueries,
   forwardQueriesStreamed,
   prepareContext,
+  prepareCountedContext,
   prepareContextChunked,
 } from "./reference.ts";
 import type { Construction, ConstructionOptions } from "./construction.ts";
@@ -210,8 +217,15 @@ export function familyEngine(model: FamilyModel, name = "family"): Engine {
         let cache = caches.get(target);
         if (!cache) {
           checkFamilyFits(model.layout, structure, target);
-          const tokens = encodeFamilyContext(model.layout, structure, target, context);
-          cache = prepareContext(model.spec, model.weights, tokens);
+          if (contextAttentionOf(model.spec) === "self") {
+            // Context tokens see only themselves: run each distinct family row once.
+            const { rows, counts } = distinctFamilyRows(structure, target, context);
+            const tokens = encodeFamilyContext(model.layout, structure, target, rows);
+            cache = prepareCountedContext(model.spec, model.weights, tokens, counts);
+          } else {
+            const tokens = encodeFamilyContext(model.layout, structure, target, context);
+            cache = prepareContext(model.spec, model.weights, tokens);
+          }
           caches.set(target, cache);
         }
         const q = encodeFamilyQueries(model.layout, structure, target, [partialRow]);

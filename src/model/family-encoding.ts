@@ -131,7 +131,8 @@ export function writeFamilyToken(
   if (isQuery) out[offset + layout.queryFlag] = 1;
 }
 
-function checkValue(structure: Structure, m: number, x: number, path: string[]): void {
+/** Throws unless x is a state of variable m or MISSING; `path` locates the cell. */
+export function checkFamilyValue(structure: Structure, m: number, x: number, path: string[]): void {
   const d = structure.variables[m]!.states.length;
   if (x !== MISSING && !(Number.isInteger(x) && x >= 0 && x < d))
     throw new BnformerError(
@@ -163,11 +164,54 @@ export function encodeFamilyContext(
   for (let r = 0; r < context.rows; r++) {
     const row = context.data.subarray(r * M, (r + 1) * M);
     for (const m of [target, ...parents])
-      checkValue(structure, m, row[m]!, ["context", `row ${r}`]);
+      checkFamilyValue(structure, m, row[m]!, ["context", `row ${r}`]);
     parents.forEach((p, j) => (pv[j] = row[p]!));
     writeFamilyToken(layout, shape, out, r * I, row[target]!, pv, false);
   }
   return out;
+}
+
+/**
+ * The distinct (target, parents) value combinations of `context`'s rows, in order of first
+ * appearance, as rows of a dataset (other columns MISSING), with how many rows show each:
+ * what a model whose context tokens see only themselves needs (prepareCountedContext).
+ * Values are checked here, so an error names the row of the whole context.
+ */
+export function distinctFamilyRows(
+  structure: Structure,
+  target: number,
+  context: Dataset,
+): { rows: Dataset; counts: number[] } {
+  const members = [target, ...structure.parents[target]!];
+  const M = context.vars;
+  if (M !== structure.variables.length)
+    throw new BnformerError(
+      "data",
+      `context has ${M} columns; the structure has ${structure.variables.length} variables`,
+      { path: ["context"] },
+    );
+  const index = new Map<number, number>();
+  const counts: number[] = [];
+  const firstRow: number[] = [];
+  for (let r = 0; r < context.rows; r++) {
+    let key = 0;
+    for (const m of members) {
+      const x = context.data[r * M + m]!;
+      checkFamilyValue(structure, m, x, ["context", `row ${r}`]);
+      key = key * 256 + x; // a state or MISSING is a byte; 1 + kMax bytes stay below 2^53
+    }
+    const at = index.get(key);
+    if (at === undefined) {
+      index.set(key, counts.length);
+      counts.push(1);
+      firstRow.push(r);
+    } else counts[at]!++;
+  }
+  const data = new Uint8Array(firstRow.length * M).fill(MISSING);
+  firstRow.forEach((r, i) => {
+    for (const m of members) data[i * M + m] = context.data[r * M + m]!;
+  });
+  return { rows: { vars: M, rows: firstRow.length, data }, counts };
 }
 
 /** Query tokens of `target` (Q, I): each row's parent values shown, the target hidden. */
@@ -182,7 +226,7 @@ export function encodeFamilyQueries(
   const I = layout.width;
   const out = new Float64Array(rows.length * I);
   rows.forEach((row, q) => {
-    for (const p of parents) checkValue(structure, p, row[p]!, ["queries", `query ${q}`]);
+    for (const p of parents) checkFamilyValue(structure, p, row[p]!, ["queries", `query ${q}`]);
     const pv = parents.map((p) => row[p]!);
     writeFamilyToken(layout, shape, out, q * I, MISSING, pv, true);
   });

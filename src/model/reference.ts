@@ -15,6 +15,7 @@
  */
 import { BnformerError } from "../errors.ts";
 import type {
+  ContextAttention,
   LayerNormWeights,
   LayerWeights,
   Tensor,
@@ -27,6 +28,7 @@ import {
   TOKEN_PAD,
   TOKEN_QUERY,
   attends,
+  contextAttentionOf,
   flattenWeights,
   validateSpec,
   validateWeights,
@@ -259,9 +261,9 @@ export function forwardReference(
 
 /**
  * The keys each token may attend to, in token order: `attends` (spec.ts) evaluated once.
- * Context tokens see exactly the context tokens, so they share one list.
+ * Context tokens see exactly the context tokens (they share one list), or only themselves.
  */
-function allowedKeys(kinds: Uint8Array): Int32Array[] {
+function allowedKeys(kinds: Uint8Array, mode: ContextAttention): Int32Array[] {
   const T = kinds.length;
   const ctx: number[] = [];
   for (let j = 0; j < T; j++) if (kinds[j] === TOKEN_CONTEXT) ctx.push(j);
@@ -269,7 +271,7 @@ function allowedKeys(kinds: Uint8Array): Int32Array[] {
   const out: Int32Array[] = [];
   for (let i = 0; i < T; i++) {
     let keys: Int32Array;
-    if (kinds[i] === TOKEN_CONTEXT) keys = contextKeys;
+    if (kinds[i] === TOKEN_CONTEXT) keys = mode === "context" ? contextKeys : Int32Array.of(i);
     else if (kinds[i] === TOKEN_PAD) keys = Int32Array.of(i);
     else {
       // Context tokens before i, i itself, context tokens after i.
@@ -285,7 +287,7 @@ function allowedKeys(kinds: Uint8Array): Int32Array[] {
   // The shortcut must agree with the mask's one definition.
   for (let i = 0; i < T; i += Math.max(1, T >> 4)) {
     let n = 0;
-    for (let j = 0; j < T; j++) if (attends(kinds, i, j)) n++;
+    for (let j = 0; j < T; j++) if (attends(kinds, i, j, mode)) n++;
     if (n !== out[i]!.length) throw new Error(`allowedKeys: mask mismatch at token ${i}`);
   }
   return out;
@@ -302,7 +304,7 @@ function runTokens(
   const T = kinds.length;
   const h = linear(tokens, T, w.embed.w, w.embed.b); // (T, D)
   const attention: Float64Array[] = [];
-  const allowed = allowedKeys(kinds);
+  const allowed = allowedKeys(kinds, contextAttentionOf(spec));
   spec.layers.forEach((ls, l) => {
     const lw = w.layers[l]!;
     const H = ls.heads;
@@ -390,6 +392,11 @@ export interface ContextCache {
   /** Context tokens N. */
   readonly n: number;
   readonly layers: readonly LayerKV[];
+  /**
+   * log(multiplicity) of each cached token when the cache holds each distinct context
+   * token once (`prepareCountedContext`); absent when every token is cached as itself.
+   */
+  readonly logCounts?: Float64Array;
 }
 
 /** Runs N context tokens (T = N, all CONTEXT) once and keeps each layer's keys and values. */
@@ -405,6 +412,44 @@ export function prepareContext(
   const layers: LayerKV[] = [];
   runTokens(spec, weights, tokens, kinds, false, layers);
   return { spec, weights, n: N, layers };
+}
+
+/**
+ * A context of a model whose context tokens attend only to themselves
+ * (`contextAttention: "self"`), given as its distinct tokens (N, I) and how many times each
+ * occurs: each distinct token is run once, and a query's softmax over the full context equals
+ * its softmax over the distinct tokens with log(count) added to their scores. So the cost
+ * depends on the number of distinct rows, not on the context's length; outputs equal
+ * `forwardQueries` on the full context up to rounding, and attention rows are per distinct
+ * token (the weight of all its copies together).
+ */
+export function prepareCountedContext(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  tokens: Float64Array,
+  counts: ArrayLike<number>,
+): ContextCache {
+  if (contextAttentionOf(spec) !== "self")
+    throw new BnformerError(
+      "spec",
+      'a counted context needs a model whose context tokens attend only to themselves (contextAttention "self")',
+      { path: ["spec", "contextAttention"] },
+    );
+  const cache = prepareContext(spec, weights, tokens);
+  if (counts.length !== cache.n)
+    throw new BnformerError("data", `${counts.length} counts for ${cache.n} distinct tokens`, {
+      path: ["counts"],
+    });
+  const logCounts = new Float64Array(cache.n);
+  for (let j = 0; j < cache.n; j++) {
+    const c = counts[j]!;
+    if (!(Number.isInteger(c) && c >= 1))
+      throw new BnformerError("data", `count ${j} must be an integer >= 1, got ${c}`, {
+        path: ["counts"],
+      });
+    logCounts[j] = Math.log(c);
+  }
+  return { ...cache, logCounts };
 }
 
 /**
@@ -431,6 +476,7 @@ export function forwardQueries(
   }
   checkTokens(spec, queries, Q);
   const N = cache.n;
+  const logCounts = cache.logCounts;
   const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
   const attention: Float64Array[] = [];
   spec.layers.forEach((ls, l) => {
@@ -451,6 +497,7 @@ export function forwardQueries(
         const qo = i * HE + hd * E;
         // Keys in token order: the N context tokens, then the query itself.
         for (let j = 0; j < N; j++) s[j] = dot(q, qo, ck, j * HE + hd * E, E) * scale;
+        if (logCounts) for (let j = 0; j < N; j++) s[j]! += logCounts[j]!;
         s[N] = dot(q, qo, k, qo, E) * scale;
         softmaxInPlace(s, N + 1);
         for (let j = 0; j < N; j++) axpy(s[j]!, cv, j * HE + hd * E, ctx, qo, E);

@@ -19,11 +19,15 @@
  * Attention mask (explicit, never a library flag): every token has a kind, CONTEXT,
  * QUERY or PAD. Token i may attend to token j iff j is i itself, or j is CONTEXT and i is
  * not PAD. So context rows see each other bidirectionally (not the queries), each query
- * sees every context row and itself, and padding affects nothing.
+ * sees every context row and itself, and padding affects nothing. With
+ * `contextAttention: "self"` a context row sees only itself (only queries read the
+ * context): each context token's state is a function of that token alone, so a forward
+ * pass costs O(T) rather than O(T^2), identical rows can be run once and counted, and no
+ * context row's state depends on the context's length.
  */
 import { BnformerError } from "../errors.ts";
 import type { Schema } from "../schema.ts";
-import { array, boolean, integer, literal, object } from "../schema.ts";
+import { array, boolean, integer, literal, object, optional } from "../schema.ts";
 import type { Rng } from "../bn/rng.ts";
 import { sampleNormal } from "../bn/rng.ts";
 
@@ -45,6 +49,18 @@ export interface TransformerSpec {
   readonly outputDim: number; // O
   /** "probabilities": the readout is the distribution itself; "logits": softmax it. */
   readonly output: "probabilities" | "logits";
+  /** What a context token attends to: every context token (absent, the default) or itself. */
+  readonly contextAttention?: ContextAttention;
+}
+
+/** "context": context tokens see every context token; "self": only themselves. */
+export type ContextAttention = "context" | "self";
+
+/** The spec's context attention, "context" when the field is absent. */
+export function contextAttentionOf(
+  spec: Pick<TransformerSpec, "contextAttention">,
+): ContextAttention {
+  return spec.contextAttention ?? "context";
 }
 
 export const TOKEN_CONTEXT = 0;
@@ -53,8 +69,15 @@ export const TOKEN_PAD = 2;
 export const LAYER_NORM_EPS = 1e-5;
 
 /** May token i attend to token j? The single definition of the mask. */
-export function attends(kinds: ArrayLike<number>, i: number, j: number): boolean {
-  return i === j || (kinds[j] === TOKEN_CONTEXT && kinds[i] !== TOKEN_PAD);
+export function attends(
+  kinds: ArrayLike<number>,
+  i: number,
+  j: number,
+  contextAttention: ContextAttention = "context",
+): boolean {
+  if (i === j) return true;
+  if (kinds[j] !== TOKEN_CONTEXT) return false;
+  return contextAttention === "context" ? kinds[i] !== TOKEN_PAD : kinds[i] === TOKEN_QUERY;
 }
 
 export interface Tensor {
@@ -146,6 +169,7 @@ export const specSchema: Schema<TransformerSpec> = object({
   layerNorm: boolean,
   outputDim: integer({ min: 1 }),
   output: literal("probabilities", "logits"),
+  contextAttention: optional(literal("context", "self")),
 });
 
 /** Throws unless the spec's numbers are positive integers and its enums known. */
@@ -172,6 +196,9 @@ export function validateSpec(spec: TransformerSpec): void {
     throw bad(`unknown activation "${String(spec.activation)}"`);
   if (spec.output !== "probabilities" && spec.output !== "logits")
     throw bad(`unknown output "${String(spec.output)}"`);
+  const ca: unknown = spec.contextAttention;
+  if (ca !== undefined && ca !== "context" && ca !== "self")
+    throw bad(`unknown contextAttention "${String(ca)}"`);
 }
 
 /** Flattens weights to dotted names in `paramShapes` order. */

@@ -154,6 +154,7 @@ const modelSizeSchema: Schema<ModelSize> = refine(
     heads: integer({ min: 1 }),
     mlpHidden: integer({ min: 0 }),
     activation: literal("gelu", "relu"),
+    contextAttention: optional(literal("context", "self")),
   }),
   validateModelSize,
 );

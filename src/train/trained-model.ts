@@ -17,7 +17,12 @@
  */
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
-import type { Activation, TransformerSpec, TransformerWeights } from "../model/spec.ts";
+import type {
+  Activation,
+  ContextAttention,
+  TransformerSpec,
+  TransformerWeights,
+} from "../model/spec.ts";
 import type { TokenLayout } from "../model/encoding.ts";
 import { tokenLayout } from "../model/encoding.ts";
 import type { Engine, TransformerModel } from "../model/engine.ts";
@@ -37,6 +42,8 @@ export interface ModelSize {
   /** F per layer (0: no MLP). */
   mlpHidden: number;
   activation: Activation;
+  /** What context tokens attend to (spec.ts); absent means "context" (each other). */
+  contextAttention?: ContextAttention;
 }
 
 /** Defaults chosen by the tuning runs of docs/training.md. */
@@ -84,6 +91,8 @@ export function specForTask(
     layerNorm: true,
     outputDim: layout.maxCard,
     output: "logits",
+    // Written only when "self", so specs and checkpoints made before the field stay as they were.
+    ...(size.contextAttention === "self" ? { contextAttention: "self" as const } : {}),
   };
 }
 

@@ -15,13 +15,20 @@ import { loadConstruction, saveConstruction } from "../../src/model/checkpoint.t
 import { encodeEpisode, tokenLayout } from "../../src/model/encoding.ts";
 import { forwardReference } from "../../src/model/reference.ts";
 import type { TransformerSpec } from "../../src/model/spec.ts";
+import { TOKEN_CONTEXT, TOKEN_QUERY } from "../../src/model/spec.ts";
 import {
   constructionEngine,
   estimatorEngine,
   explainModel,
   explainQuery,
+  familyEngine,
   transformerEngine,
 } from "../../src/model/engine.ts";
+import {
+  encodeFamilyContext,
+  encodeFamilyQueries,
+  familyLayout,
+} from "../../src/model/family-encoding.ts";
 import {
   ancestralRows,
   randomNetwork,
@@ -220,4 +227,58 @@ test("explainQuery: the layer-2 attention sits uniformly on the back-off rows", 
   const partial = Uint8Array.from(row);
   partial.fill(MISSING);
   assert.doesNotThrow(() => explainQuery(c, context, partial, c.layout.order[5]!));
+});
+
+test("a family model whose context sees only itself: counting distinct rows gives the full forward pass", () => {
+  const layout = familyLayout(2, 2);
+  const spec: TransformerSpec = {
+    format: "bnformer-transformer/1",
+    inputDim: layout.width,
+    dModel: 8,
+    layers: [
+      { heads: 2, headDim: 4, mlpHidden: 8 },
+      { heads: 2, headDim: 4, mlpHidden: 8 },
+    ],
+    activation: "gelu",
+    layerNorm: true,
+    outputDim: 2,
+    output: "logits",
+    contextAttention: "self",
+  };
+  const rng = createRng(21);
+  const weights = randomWeights(rng, spec, 0.7);
+  // 40 rows of 3 binary variables: at most 8 distinct rows, so nearly every row repeats.
+  const context: Dataset = {
+    vars: 3,
+    rows: 40,
+    data: Uint8Array.from({ length: 120 }, () => rng.nextInt(2)),
+  };
+  const structure = {
+    ...general7,
+    variables: general7.variables.slice(0, 3),
+    parents: [[], [0], [0, 1]],
+  };
+  const cond = familyEngine({ spec, weights, layout }).bind(structure, context);
+  let compared = 0;
+  for (const target of [0, 1, 2]) {
+    for (const query of [Uint8Array.of(0, 1, 0), Uint8Array.of(1, 1, 1)]) {
+      const tokens = encodeFamilyContext(layout, structure, target, context);
+      const q = encodeFamilyQueries(layout, structure, target, [query]);
+      const all = new Float64Array(tokens.length + q.length);
+      all.set(tokens);
+      all.set(q, tokens.length);
+      const kinds = new Uint8Array(context.rows + 1).fill(TOKEN_CONTEXT);
+      kinds[context.rows] = TOKEN_QUERY;
+      const logits = forwardReference(spec, weights, all, kinds, { keepAttention: false }).outputs;
+      const z = Math.exp(logits[0]!) + Math.exp(logits[1]!);
+      const p = cond(target, query);
+      assert.ok(Math.abs(p[0]! - Math.exp(logits[0]!) / z) < 1e-12, `target ${target}`);
+      compared++;
+    }
+  }
+  assert.equal(compared, 6);
+  // The mode matters: the same weights reading the context bidirectionally differ.
+  const both = familyEngine({ spec: { ...spec, contextAttention: "context" }, weights, layout });
+  const q = Uint8Array.of(1, 1, 1);
+  assert.ok(Math.abs(both.bind(structure, context)(2, q)[0]! - cond(2, q)[0]!) > 1e-6);
 });

@@ -5,6 +5,7 @@ import { MISSING } from "../../src/bn/dataset.ts";
 import { BnformerError } from "../../src/errors.ts";
 import {
   checkFamilyFits,
+  distinctFamilyRows,
   encodeFamilyContext,
   encodeFamilyQueries,
   familyChannelNames,
@@ -116,5 +117,29 @@ test("out-of-range states are data errors naming the row", () => {
   assert.throws(
     () => encodeFamilyContext(layout, garden, 1, context),
     (e: unknown) => e instanceof BnformerError && e.code === "data" && /row 0/.test(e.message),
+  );
+});
+
+test("distinct family rows: first appearances in order, their counts, other columns MISSING", () => {
+  // Grass's family is (Grass, Sprinkler, Weather); Weather differs between rows 0 and 3.
+  const rows = [
+    [0, 1, 2],
+    [0, 1, 2],
+    [1, 0, 1],
+    [2, 1, 2],
+    [0, 1, 2],
+  ];
+  const context = { vars: 3, rows: rows.length, data: Uint8Array.from(rows.flat()) };
+  const { rows: d, counts } = distinctFamilyRows(garden, 2, context);
+  assert.deepEqual([...d.data], [0, 1, 2, 1, 0, 1, 2, 1, 2]);
+  assert.deepEqual(counts, [3, 1, 1]);
+  // Sprinkler's family leaves Grass MISSING.
+  const s = distinctFamilyRows(garden, 1, context);
+  assert.deepEqual([...s.rows.data], [0, 1, MISSING, 1, 0, MISSING, 2, 1, MISSING]);
+  assert.deepEqual(s.counts, [3, 1, 1]);
+  const bad = { vars: 3, rows: 2, data: Uint8Array.from([0, 1, 2, 0, 5, 2]) };
+  assert.throws(
+    () => distinctFamilyRows(garden, 2, bad),
+    (e: unknown) => e instanceof BnformerError && e.code === "data" && /row 1/.test(e.message),
   );
 });

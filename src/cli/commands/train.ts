@@ -32,6 +32,7 @@ import { defaultTaskConfig, structureToJson } from "../../train/tasks.ts";
 import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS, defaultLossFor } from "../../train/targets.ts";
 import type { ModelSize } from "../../train/trained-model.ts";
+import type { ContextAttention } from "../../model/spec.ts";
 import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
 import type { RunConfig } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
@@ -55,6 +56,11 @@ export const modelOptions: Record<string, OptionDef> = {
     min: 0,
     default: defaultModelSize.mlpHidden,
     help: "MLP hidden width (0: none)",
+  },
+  "context-attention": {
+    kind: "choice",
+    choices: ["context", "self"],
+    help: "what a context token attends to: every context token, or only itself (O(n), length-free; default for --task family)",
   },
   lr: {
     kind: "number",
@@ -283,7 +289,16 @@ export function modelSizeFromArgs(args: Parsed): ModelSize {
     heads: num(args, "heads")!,
     mlpHidden: num(args, "mlp")!,
     activation: "gelu",
+    // Absent means "context", so row-token runs keep the run.json they always had.
+    ...(contextAttentionFromArgs(args) === "self" ? { contextAttention: "self" as const } : {}),
   };
+}
+
+/** --context-attention, by default "self" for the family task and "context" otherwise. */
+function contextAttentionFromArgs(args: Parsed): ContextAttention {
+  const given = str(args, "context-attention");
+  if (given !== undefined) return given as ContextAttention;
+  return args.values.task === "family" ? "self" : "context";
 }
 
 function taskStructures(

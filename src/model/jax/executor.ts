@@ -19,8 +19,8 @@
  *   token, and the masked weights are exactly 0 in float32 (exp underflows).
  */
 import type { Array as JArray } from "@jax-js/jax";
-import type { TransformerSpec } from "../spec.ts";
-import { LAYER_NORM_EPS, validateSpec } from "../spec.ts";
+import type { ContextAttention, TransformerSpec } from "../spec.ts";
+import { LAYER_NORM_EPS, contextAttentionOf, validateSpec } from "../spec.ts";
 import { jaxLib, loadJax } from "./setup.ts";
 import type { JaxParams, LayerParams, LnParams } from "./params.ts";
 import { toJax } from "./params.ts";
@@ -66,10 +66,16 @@ function selectRows(sel: JArray, x: JArray, B: number, T: number): JArray {
  * ctx (B, T) = [kind == CONTEXT] and live (B, T) = [kind != PAD]: 0 where `attends`,
  * MASK_BIAS elsewhere. Consumes both.
  */
-export function attentionBias(ctx: JArray, live: JArray): JArray {
+export function attentionBias(
+  ctx: JArray,
+  live: JArray,
+  mode: ContextAttention = "context",
+): JArray {
   const { numpy: np } = jaxLib();
   const [B, T] = ctx.shape as [number, number];
-  const pair = live.reshape([B, T, 1]).mul(ctx.reshape([B, 1, T])); // (B, T, T)
+  // Who may read the context: every live token, or (mode "self") the queries only.
+  const readers = mode === "context" ? live : live.sub(ctx.ref);
+  const pair = readers.reshape([B, T, 1]).mul(ctx.reshape([B, 1, T])); // (B, T, T)
   const allowed = np.maximum(pair, np.eye(T)); // i == j always allowed
   return allowed
     .sub(1)
@@ -147,13 +153,104 @@ function layer(
   const R = sel ? sel.shape[1]! : T;
   const hq = sel ? selectRows(sel.ref, h, B, T) : h; // (B R, D)
   const aq = sel ? selectRows(sel, a.ref, B, T) : a.ref;
-  let out = hq.add(attention(spec, l, aq, a, lw.attn, bias, R));
-  if (spec.layers[l]!.mlpHidden > 0 && lw.mlp) {
-    const m = lw.ln2 ? layerNorm(out.ref, lw.ln2) : out.ref;
-    const u = activate(spec, linear(m, lw.mlp.w1, lw.mlp.b1)); // (B R, F)
-    out = out.add(linear(u, lw.mlp.w2, lw.mlp.b2));
+  return mlpSublayer(spec, l, lw, hq.add(attention(spec, l, aq, a, lw.attn, bias, R)));
+}
+
+/**
+ * Attention of the query slots aq (B R, D) over the context rows of a (B T, D) and over
+ * themselves (their own keys and values), for a model whose context rows never see each
+ * other: O(R T) rather than O(T^2). ctxBias (B, 1, 1, T) is 0 on CONTEXT rows and MASK_BIAS
+ * elsewhere. Returns (B R, D). Consumes every argument.
+ */
+function queryAttention(
+  spec: TransformerSpec,
+  l: number,
+  aq: JArray,
+  a: JArray,
+  lw: LayerParams["attn"],
+  ctxBias: JArray,
+  B: number,
+  R: number,
+): JArray {
+  const { numpy: np, lax } = jaxLib();
+  const { heads: H, headDim: E } = spec.layers[l]!;
+  const T = a.shape[0]! / B;
+  const scale = 1 / Math.sqrt(E);
+  const heads = (y: JArray, n: number) => y.reshape([B, n, H, E]).transpose([0, 2, 1, 3]); // (B, H, n, E)
+  const q = heads(linear(aq.ref, lw.wq, lw.bq), R);
+  const kSelf = heads(linear(aq.ref, lw.wk.ref, lw.bk.ref), R);
+  const vSelf = heads(linear(aq, lw.wv.ref, lw.bv.ref), R);
+  const k = linear(a.ref, lw.wk, lw.bk).reshape([B, T, H, E]).transpose([0, 2, 3, 1]); // (B, H, E, T)
+  const v = heads(linear(a, lw.wv, lw.bv), T); // (B, H, T, E)
+  const sCtx = np.matmul(q.ref, k).mul(scale).add(ctxBias); // (B, H, R, T)
+  const sSelf = q.mul(kSelf).sum(-1, { keepdims: true }).mul(scale); // (B, H, R, 1)
+  // Softmax over [context..., self] without building that (B, H, R, T + 1) array.
+  const top = lax.stopGradient(np.maximum(sCtx.ref.max(-1, { keepdims: true }), sSelf.ref)); // (B, H, R, 1)
+  const eCtx = np.exp(sCtx.sub(top.ref));
+  const eSelf = np.exp(sSelf.sub(top));
+  const z = eCtx.ref.sum(-1, { keepdims: true }).add(eSelf.ref);
+  const o = np
+    .matmul(eCtx, v)
+    .add(eSelf.mul(vSelf))
+    .div(z)
+    .transpose([0, 2, 1, 3])
+    .reshape([B * R, H * E]);
+  return linear(o, lw.wo, lw.bo); // (B R, D)
+}
+
+/** The MLP sublayer on rows h (R, D), residual included; consumes h and the layer's MLP. */
+function mlpSublayer(
+  spec: TransformerSpec,
+  l: number,
+  lw: { ln2?: LnParams | undefined; mlp?: LayerParams["mlp"] | undefined },
+  h: JArray,
+): JArray {
+  if (!(spec.layers[l]!.mlpHidden > 0 && lw.mlp)) return h;
+  const m = lw.ln2 ? layerNorm(h.ref, lw.ln2) : h.ref;
+  const u = activate(spec, linear(m, lw.mlp.w1, lw.mlp.b1)); // (R, F)
+  return h.add(linear(u, lw.mlp.w2, lw.mlp.b2));
+}
+
+/**
+ * `forwardCore` with query slots for a model whose context tokens attend only to themselves:
+ * two residual streams, every row as if it were context (its attention is its own value)
+ * and the query slots (which read the context at every layer). Linear in T.
+ */
+function forwardSelfContext(
+  spec: TransformerSpec,
+  p: JaxParams,
+  x: JArray,
+  ctx: JArray,
+  live: JArray,
+  sel: JArray,
+): JArray {
+  const { tree } = jaxLib();
+  const [B, T, I] = x.shape as [number, number, number];
+  const R = sel.shape[1]!;
+  live.dispose();
+  const ctxBias = ctx.sub(1).mul(-MASK_BIAS).reshape([B, 1, 1, T]);
+  let h = linear(x.reshape([B * T, I]), p.embed.w, p.embed.b); // (B T, D)
+  let hq = selectRows(sel, h.ref, B, T); // (B R, D)
+  const L = spec.layers.length;
+  for (let l = 0; l < L; l++) {
+    const lw = p.layers[l]!;
+    const last = l === L - 1;
+    // The ln1 weights are used twice (context rows and queries), so take one reference each.
+    const ln1 = lw.ln1 ? tree.ref(lw.ln1) : undefined;
+    const a = ln1 ? layerNorm(h.ref, ln1) : h.ref; // (B T, D)
+    const aq = lw.ln1 ? layerNorm(hq.ref, lw.ln1) : hq.ref; // (B R, D)
+    const att = lw.attn;
+    if (!last) {
+      const own = linear(linear(a.ref, att.wv.ref, att.bv.ref), att.wo.ref, att.bo.ref);
+      const mlp = { ln2: lw.ln2 && tree.ref(lw.ln2), mlp: lw.mlp && tree.ref(lw.mlp) };
+      h = mlpSublayer(spec, l, mlp, h.add(own));
+    }
+    hq = mlpSublayer(spec, l, lw, hq.add(queryAttention(spec, l, aq, a, att, ctxBias.ref, B, R)));
   }
-  return out;
+  h.dispose();
+  ctxBias.dispose();
+  const f = p.lnF ? layerNorm(hq, p.lnF) : hq;
+  return linear(f, p.out.w, p.out.b); // (B R, O)
 }
 
 /**
@@ -170,9 +267,11 @@ export function forwardCore(
   live: JArray,
   sel?: JArray,
 ): JArray {
+  if (sel && contextAttentionOf(spec) === "self")
+    return forwardSelfContext(spec, p, x, ctx, live, sel);
   const [B, T, I] = x.shape as [number, number, number];
   const L = spec.layers.length;
-  const bias = attentionBias(sel ? ctx.ref : ctx, live); // (B, 1, T T)
+  const bias = attentionBias(sel ? ctx.ref : ctx, live, contextAttentionOf(spec)); // (B, 1, T T)
   let h = linear(x.reshape([B * T, I]), p.embed.w, p.embed.b); // (B T, D)
   const everyRow = sel ? L - 1 : L;
   for (let l = 0; l < everyRow; l++) h = layer(spec, l, p.layers[l]!, h, bias.ref, null, B, T);

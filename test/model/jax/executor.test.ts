@@ -113,6 +113,11 @@ const SPECS: Record<string, [TransformerSpec, number]> = {
   ],
 };
 
+// The same specs with context tokens attending only to themselves: `forward` then takes the
+// two-stream path (forwardSelfContext), `forwardAll` the generic masked one.
+for (const [name, [spec, scale]] of Object.entries({ ...SPECS }))
+  SPECS[`${name}, context self-only`] = [{ ...spec, contextAttention: "self" }, scale];
+
 let execs: Map<TransformerSpec, JaxExecutor>;
 before(async () => {
   await loadJax();
@@ -173,19 +178,22 @@ test("the mask bias is 0 exactly where `attends` allows and MASK_BIAS elsewhere"
   const kinds = Uint8Array.from({ length: B * T }, () => rng.nextInt(3));
   const ctx = Float32Array.from(kinds, (k) => (k === TOKEN_CONTEXT ? 1 : 0));
   const live = Float32Array.from(kinds, (k) => (k === TOKEN_PAD ? 0 : 1));
-  const bias = await attentionBias(
-    np.array(ctx).reshape([B, T]),
-    np.array(live).reshape([B, T]),
-  ).data();
-  for (let b = 0; b < B; b++) {
-    const kb = kinds.subarray(b * T, (b + 1) * T);
-    for (let i = 0; i < T; i++)
-      for (let j = 0; j < T; j++)
-        assert.equal(
-          bias[(b * T + i) * T + j],
-          attends(kb, i, j) ? 0 : MASK_BIAS,
-          `${b} ${i} ${j}`,
-        );
+  for (const mode of ["context", "self"] as const) {
+    const bias = await attentionBias(
+      np.array(ctx).reshape([B, T]),
+      np.array(live).reshape([B, T]),
+      mode,
+    ).data();
+    for (let b = 0; b < B; b++) {
+      const kb = kinds.subarray(b * T, (b + 1) * T);
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++)
+          assert.equal(
+            bias[(b * T + i) * T + j],
+            attends(kb, i, j, mode) ? 0 : MASK_BIAS,
+            `${mode} ${b} ${i} ${j}`,
+          );
+    }
   }
 });
 
@@ -223,22 +231,47 @@ test("context rows see each other, the query sees everything, nothing sees the q
   jaxLib().tree.dispose(params);
 });
 
-test("the query-only last layer gives the outputs of running every row", async () => {
-  const spec = SMALL_SPEC;
-  const rng = createRng(12);
+test("with context self-only, a context row changes only itself and the queries", async () => {
+  const spec = { ...SMALL_SPEC, contextAttention: "self" as const };
+  const ex = await createExecutor(spec);
+  const rng = createRng(8);
   const params = paramsFromWeights(spec, round32(spec, randomWeights(rng, spec, 0.6)));
-  const batch = randomBatch(rng, 3, 7, spec.inputDim);
-  const [B, T] = batch.shape;
+  const T = 6;
+  const I = spec.inputDim;
   const O = spec.outputDim;
-  const ex = execs.get(spec)!;
-  const all = await ex.forwardAll(params, batch);
-  const rows: number[] = [];
-  for (let i = 0; i < B * T; i++)
-    if (batch.kinds[i] === TOKEN_QUERY) rows.push(...all.subarray(i * O, (i + 1) * O));
-  const { outputs } = await ex.forward(params, batch);
-  assertClose(outputs, rows, 1e-6, "query rows");
+  const kinds = Uint8Array.from([0, 0, 0, 1, 1, 2]);
+  const base = Float32Array.from(randomTokens(rng, T, I));
+  const y0 = await ex.forwardAll(params, { tokens: base, kinds, shape: [1, T, I] });
+  const t = Float32Array.from(base);
+  for (let k = 0; k < I; k++) t[1 * I + k]! += 1.5;
+  const y = await ex.forwardAll(params, { tokens: t, kinds, shape: [1, T, I] });
+  const changed: number[] = [];
+  for (let r = 0; r < T; r++) {
+    let d = 0;
+    for (let o = 0; o < O; o++) d = Math.max(d, Math.abs(y[r * O + o]! - y0[r * O + o]!));
+    if (d > 1e-6) changed.push(r);
+  }
+  assert.deepEqual(changed, [1, 3, 4]);
   jaxLib().tree.dispose(params);
+  ex.dispose();
 });
+
+for (const spec of [SMALL_SPEC, { ...SMALL_SPEC, contextAttention: "self" as const }])
+  test(`the query-only last layer gives the outputs of running every row (context ${spec.contextAttention ?? "context"})`, async () => {
+    const rng = createRng(12);
+    const params = paramsFromWeights(spec, round32(spec, randomWeights(rng, spec, 0.6)));
+    const batch = randomBatch(rng, 3, 7, spec.inputDim);
+    const [B, T] = batch.shape;
+    const O = spec.outputDim;
+    const ex = execs.get(spec) ?? (await createExecutor(spec));
+    const all = await ex.forwardAll(params, batch);
+    const rows: number[] = [];
+    for (let i = 0; i < B * T; i++)
+      if (batch.kinds[i] === TOKEN_QUERY) rows.push(...all.subarray(i * O, (i + 1) * O));
+    const { outputs } = await ex.forward(params, batch);
+    assertClose(outputs, rows, 1e-6, "query rows");
+    jaxLib().tree.dispose(params);
+  });
 
 test("padding a batch with PAD tokens leaves every query output unchanged", async () => {
   const spec = SMALL_SPEC;
@@ -274,19 +307,19 @@ function wasmBytes(): number {
   return m.external - m.arrayBuffers;
 }
 
-test("memory stays flat over many forward passes", async () => {
-  const spec = SMALL_SPEC;
-  const ex = execs.get(spec)!;
-  const params = paramsFromWeights(spec, round32(spec, randomWeights(createRng(2), spec, 1)));
-  const batch = randomBatch(createRng(6), 8, 64, spec.inputDim);
-  for (let i = 0; i < 30; i++) await ex.forward(params, batch);
-  const before = wasmBytes();
-  for (let i = 0; i < 40; i++) await ex.forward(params, batch);
-  const grown = wasmBytes() - before;
-  // A leak of the (8, 64, 64) attention maps alone would add > 1 MiB per pass.
-  assert.ok(grown < 1 << 20, `wasm memory grew by ${grown} bytes over 40 passes`);
-  jaxLib().tree.dispose(params);
-});
+for (const spec of [SMALL_SPEC, { ...SMALL_SPEC, contextAttention: "self" as const }])
+  test(`memory stays flat over many forward passes (context ${spec.contextAttention ?? "context"})`, async () => {
+    const ex = execs.get(spec) ?? (await createExecutor(spec));
+    const params = paramsFromWeights(spec, round32(spec, randomWeights(createRng(2), spec, 1)));
+    const batch = randomBatch(createRng(6), 8, 64, spec.inputDim);
+    for (let i = 0; i < 30; i++) await ex.forward(params, batch);
+    const before = wasmBytes();
+    for (let i = 0; i < 40; i++) await ex.forward(params, batch);
+    const grown = wasmBytes() - before;
+    // A leak of the (8, 64, 64) attention maps alone would add > 1 MiB per pass.
+    assert.ok(grown < 1 << 20, `wasm memory grew by ${grown} bytes over 40 passes`);
+    jaxLib().tree.dispose(params);
+  });
 
 test("batches that do not fit the spec are rejected with what was expected", async () => {
   const spec = SMALL_SPEC;
