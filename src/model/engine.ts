@@ -38,13 +38,13 @@ import {
   encodeFamilyContext,
   encodeFamilyQueries,
 } from "./family-encoding.ts";
-import type { ContextCache, ContextSource } from "./reference.ts";
+import type { ContextCache, ContextSource, LayerKV } from "./reference.ts";
 import {
   contextIsRowLocal,
   forwardQueries,
   forwardQueriesStreamed,
+  countedContextCache,
   prepareContext,
-  prepareCountedContext,
   prepareContextChunked,
 } from "./reference.ts";
 import type { Construction, ConstructionOptions } from "./construction.ts";
@@ -209,6 +209,10 @@ export interface FamilyModel {
  * refused with a "config" error naming it when its family exceeds kMax parents or dMax states.
  */
 export function familyEngine(model: FamilyModel, name = "family"): Engine {
+  // Context tokens that see only themselves have states that depend on the token alone:
+  // keep them across calls, so a context costs one pass per token never seen before.
+  const tokenStates =
+    contextAttentionOf(model.spec) === "self" ? new Map<string, LayerKV[]>() : null;
   return {
     name,
     bind(structure, context) {
@@ -217,11 +221,8 @@ export function familyEngine(model: FamilyModel, name = "family"): Engine {
         let cache = caches.get(target);
         if (!cache) {
           checkFamilyFits(model.layout, structure, target);
-          if (contextAttentionOf(model.spec) === "self") {
-            // Context tokens see only themselves: run each distinct family row once.
-            const { rows, counts } = distinctFamilyRows(structure, target, context);
-            const tokens = encodeFamilyContext(model.layout, structure, target, rows);
-            cache = prepareCountedContext(model.spec, model.weights, tokens, counts);
+          if (tokenStates) {
+            cache = countedFamilyContext(model, tokenStates, structure, target, context);
           } else {
             const tokens = encodeFamilyContext(model.layout, structure, target, context);
             cache = prepareContext(model.spec, model.weights, tokens);
@@ -236,6 +237,66 @@ export function familyEngine(model: FamilyModel, name = "family"): Engine {
       };
     },
   };
+}
+
+/** Most token states a family engine keeps; past it the memo starts over. */
+const MAX_TOKEN_STATES = 1 << 16;
+
+/**
+ * The counted context of `target` for a family model whose context tokens see only
+ * themselves: each distinct family row once, with its count (prepareCountedContext), its
+ * per-layer keys and values taken from `tokenStates` or computed and added there.
+ */
+function countedFamilyContext(
+  model: FamilyModel,
+  tokenStates: Map<string, LayerKV[]>,
+  structure: Structure,
+  target: number,
+  context: Dataset,
+): ContextCache {
+  const { spec, weights, layout } = model;
+  const { rows, counts } = distinctFamilyRows(structure, target, context);
+  const members = [target, ...structure.parents[target]!];
+  const M = rows.vars;
+  // A token is its target's cardinality, its number of parents and the members' values.
+  const key = (r: number) =>
+    `${structure.variables[target]!.states.length}|${members.map((m) => rows.data[r * M + m]).join(",")}`;
+  const keys = Array.from({ length: rows.rows }, (_, r) => key(r));
+  const unseen = keys.flatMap((k, r) => (tokenStates.has(k) ? [] : [r]));
+  if (unseen.length > 0) {
+    if (tokenStates.size + unseen.length > MAX_TOKEN_STATES) tokenStates.clear();
+    const fresh = sliceRowsAt(rows, unseen);
+    const tokens = encodeFamilyContext(layout, structure, target, fresh);
+    const run = prepareContext(spec, weights, tokens);
+    unseen.forEach((r, i) =>
+      tokenStates.set(
+        keys[r]!,
+        run.layers.map((kv, l) => {
+          const HE = spec.layers[l]!.heads * spec.layers[l]!.headDim;
+          return { k: kv.k.slice(i * HE, (i + 1) * HE), v: kv.v.slice(i * HE, (i + 1) * HE) };
+        }),
+      ),
+    );
+  }
+  const layers = spec.layers.map((ls, l) => {
+    const HE = ls.heads * ls.headDim;
+    const k = new Float64Array(keys.length * HE);
+    const v = new Float64Array(keys.length * HE);
+    keys.forEach((key, r) => {
+      const s = tokenStates.get(key)![l]!;
+      k.set(s.k, r * HE);
+      v.set(s.v, r * HE);
+    });
+    return { k, v };
+  });
+  return countedContextCache(spec, weights, layers, counts);
+}
+
+/** The rows `at` of `d`, in that order. */
+function sliceRowsAt(d: Dataset, at: readonly number[]): Dataset {
+  const data = new Uint8Array(at.length * d.vars);
+  at.forEach((r, i) => data.set(d.data.subarray(r * d.vars, (r + 1) * d.vars), i * d.vars));
+  return { vars: d.vars, rows: at.length, data };
 }
 
 /** The constructed transformer as an engine (built here from options, or given). */

@@ -236,7 +236,7 @@ function softmaxInPlace(s: Float64Array, n: number): void {
 }
 
 /** Per-layer keys and values of a run, (T, H E) each, for `prepareContext`. */
-interface LayerKV {
+export interface LayerKV {
   k: Float64Array;
   v: Float64Array;
 }
@@ -429,19 +429,42 @@ export function prepareCountedContext(
   tokens: Float64Array,
   counts: ArrayLike<number>,
 ): ContextCache {
-  if (contextAttentionOf(spec) !== "self")
-    throw new BnformerError(
-      "spec",
-      'a counted context needs a model whose context tokens attend only to themselves (contextAttention "self")',
-      { path: ["spec", "contextAttention"] },
-    );
+  requireSelfContext(spec);
   const cache = prepareContext(spec, weights, tokens);
-  if (counts.length !== cache.n)
-    throw new BnformerError("data", `${counts.length} counts for ${cache.n} distinct tokens`, {
-      path: ["counts"],
+  return countedContextCache(spec, weights, cache.layers, counts);
+}
+
+/**
+ * A counted context from per-layer keys and values already computed for its distinct tokens
+ * (N, H E) each, e.g. kept from earlier contexts: a context token's state depends on that
+ * token alone when context tokens see only themselves.
+ */
+export function countedContextCache(
+  spec: TransformerSpec,
+  weights: TransformerWeights,
+  layers: readonly LayerKV[],
+  counts: ArrayLike<number>,
+): ContextCache {
+  requireSelfContext(spec);
+  // Called once per context and target with the same model: check the weights once.
+  if (checkedForCounting.get(weights) !== spec) {
+    checkModel(spec, weights);
+    checkedForCounting.set(weights, spec);
+  }
+  const n = counts.length;
+  layers.forEach((kv, l) => {
+    const size = n * spec.layers[l]!.heads * spec.layers[l]!.headDim;
+    if (l >= spec.layers.length || kv.k.length !== size || kv.v.length !== size)
+      throw new BnformerError("data", `layer ${l}: keys and values do not fit ${n} tokens`, {
+        path: ["layers", String(l)],
+      });
+  });
+  if (layers.length !== spec.layers.length)
+    throw new BnformerError("data", `${layers.length} layers of keys for ${spec.layers.length}`, {
+      path: ["layers"],
     });
-  const logCounts = new Float64Array(cache.n);
-  for (let j = 0; j < cache.n; j++) {
+  const logCounts = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
     const c = counts[j]!;
     if (!(Number.isInteger(c) && c >= 1))
       throw new BnformerError("data", `count ${j} must be an integer >= 1, got ${c}`, {
@@ -449,7 +472,18 @@ export function prepareCountedContext(
       });
     logCounts[j] = Math.log(c);
   }
-  return { ...cache, logCounts };
+  return { spec, weights, n, layers, logCounts };
+}
+
+const checkedForCounting = new WeakMap<TransformerWeights, TransformerSpec>();
+
+function requireSelfContext(spec: TransformerSpec): void {
+  if (contextAttentionOf(spec) !== "self")
+    throw new BnformerError(
+      "spec",
+      'a counted context needs a model whose context tokens attend only to themselves (contextAttention "self")',
+      { path: ["spec", "contextAttention"] },
+    );
 }
 
 /**

@@ -20,10 +20,11 @@ import { BnformerError } from "../errors.ts";
 import type { Rng } from "../bn/rng.ts";
 import { createRng, restoreRng } from "../bn/rng.ts";
 import type { TransformerSpec, TransformerWeights } from "../model/spec.ts";
-import { initWeights, validateSpec } from "../model/spec.ts";
+import { contextAttentionOf, initWeights, validateSpec } from "../model/spec.ts";
 import type { JaxParams } from "../model/jax/executor.ts";
 import {
   bucketLength,
+  countContextTokens,
   padBatch,
   paramsFromWeights,
   weightsFromParams,
@@ -136,6 +137,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   await loadJax();
   const st = startState(o);
   const trainStep = await createTrainStep(spec, config.loss, config.adamw);
+  const countContext = contextAttentionOf(spec) === "self";
   const first = st.opt.step;
   const log = o.outDir ? new MetricsLog(join(o.outDir, METRICS_FILE), first) : null;
   const bar = new ProgressLine(o.progress ?? true, config.steps, first);
@@ -155,7 +157,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     while (st.opt.step < config.steps) {
       const s = st.opt.step;
-      const raw = await o.provider(s, st.rng);
+      const drawn = await o.provider(s, st.rng);
+      // Context tokens that see only themselves: run each distinct one once, with its count.
+      const raw = countContext ? countContextTokens(drawn) : drawn;
       const batch = padBatch(raw, bucketLength(raw.shape[1], config.lengthBuckets));
       const lr = learningRate(config.schedule, s);
       const r = await trainStep.step(st.params, st.opt, { ...raw, ...batch }, lr);

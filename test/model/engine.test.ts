@@ -248,35 +248,43 @@ test("a family model whose context sees only itself: counting distinct rows give
   const rng = createRng(21);
   const weights = randomWeights(rng, spec, 0.7);
   // 40 rows of 3 binary variables: at most 8 distinct rows, so nearly every row repeats.
-  const context: Dataset = {
+  const contexts: Dataset[] = [40, 7].map((rows) => ({
     vars: 3,
-    rows: 40,
-    data: Uint8Array.from({ length: 120 }, () => rng.nextInt(2)),
-  };
+    rows,
+    data: Uint8Array.from({ length: 3 * rows }, () => rng.nextInt(2)),
+  }));
   const structure = {
     ...general7,
     variables: general7.variables.slice(0, 3),
     parents: [[], [0], [0, 1]],
   };
-  const cond = familyEngine({ spec, weights, layout }).bind(structure, context);
+  // One engine for both contexts: the second reuses the token states kept from the first.
+  const engine = familyEngine({ spec, weights, layout });
   let compared = 0;
-  for (const target of [0, 1, 2]) {
-    for (const query of [Uint8Array.of(0, 1, 0), Uint8Array.of(1, 1, 1)]) {
-      const tokens = encodeFamilyContext(layout, structure, target, context);
-      const q = encodeFamilyQueries(layout, structure, target, [query]);
-      const all = new Float64Array(tokens.length + q.length);
-      all.set(tokens);
-      all.set(q, tokens.length);
-      const kinds = new Uint8Array(context.rows + 1).fill(TOKEN_CONTEXT);
-      kinds[context.rows] = TOKEN_QUERY;
-      const logits = forwardReference(spec, weights, all, kinds, { keepAttention: false }).outputs;
-      const z = Math.exp(logits[0]!) + Math.exp(logits[1]!);
-      const p = cond(target, query);
-      assert.ok(Math.abs(p[0]! - Math.exp(logits[0]!) / z) < 1e-12, `target ${target}`);
-      compared++;
+  for (const context of contexts) {
+    const cond = engine.bind(structure, context);
+    for (const target of [0, 1, 2]) {
+      for (const query of [Uint8Array.of(0, 1, 0), Uint8Array.of(1, 1, 1)]) {
+        const tokens = encodeFamilyContext(layout, structure, target, context);
+        const q = encodeFamilyQueries(layout, structure, target, [query]);
+        const all = new Float64Array(tokens.length + q.length);
+        all.set(tokens);
+        all.set(q, tokens.length);
+        const kinds = new Uint8Array(context.rows + 1).fill(TOKEN_CONTEXT);
+        kinds[context.rows] = TOKEN_QUERY;
+        const logits = forwardReference(spec, weights, all, kinds, {
+          keepAttention: false,
+        }).outputs;
+        const z = Math.exp(logits[0]!) + Math.exp(logits[1]!);
+        const p = cond(target, query);
+        assert.ok(Math.abs(p[0]! - Math.exp(logits[0]!) / z) < 1e-12, `target ${target}`);
+        compared++;
+      }
     }
   }
-  assert.equal(compared, 6);
+  assert.equal(compared, 12);
+  const context = contexts[0]!;
+  const cond = engine.bind(structure, context);
   // The mode matters: the same weights reading the context bidirectionally differ.
   const both = familyEngine({ spec: { ...spec, contextAttention: "context" }, weights, layout });
   const q = Uint8Array.of(1, 1, 1);

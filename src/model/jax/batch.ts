@@ -10,7 +10,7 @@
  */
 import { BnformerError } from "../../errors.ts";
 import type { TransformerSpec } from "../spec.ts";
-import { TOKEN_CONTEXT, TOKEN_PAD, TOKEN_QUERY } from "../spec.ts";
+import { TOKEN_CONTEXT, TOKEN_PAD, TOKEN_QUERY, contextAttentionOf } from "../spec.ts";
 
 /** B sequences of T tokens each, flat row-major (the shape of `encodeBatch`'s output). */
 export interface TokenBatch {
@@ -20,16 +20,25 @@ export interface TokenBatch {
   readonly kinds: Uint8Array;
   /** [B, T, I] */
   readonly shape: readonly [number, number, number];
+  /**
+   * (B, T), optional: how many copies of each CONTEXT token the sequence stands for
+   * (`countContextTokens`); other kinds' entries are ignored. Only for specs whose context
+   * tokens see only themselves, and only for `forward` (not `forwardAll`).
+   */
+  readonly counts?: Float32Array;
 }
 
-/** Float masks ctx = [kind == CONTEXT], live = [kind != PAD], both (B, T). */
+/**
+ * Float masks ctx and live, both (B, T): live = [kind != PAD]; ctx = [kind == CONTEXT],
+ * times the token's count when the batch has counts.
+ */
 export function kindMasks(batch: TokenBatch): { ctx: Float32Array; live: Float32Array } {
   const n = batch.kinds.length;
   const ctx = new Float32Array(n);
   const live = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const k = batch.kinds[i]!;
-    ctx[i] = k === TOKEN_CONTEXT ? 1 : 0;
+    ctx[i] = k === TOKEN_CONTEXT ? (batch.counts?.[i] ?? 1) : 0;
     live[i] = k === TOKEN_PAD ? 0 : 1;
   }
   return { ctx, live };
@@ -87,6 +96,67 @@ export function validateBatch(spec: TransformerSpec, batch: TokenBatch): void {
     if (k !== TOKEN_CONTEXT && k !== TOKEN_QUERY && k !== TOKEN_PAD)
       throw bad(`kinds[${i}] = ${k} is not CONTEXT, QUERY or PAD`);
   }
+  if (batch.counts) {
+    if (contextAttentionOf(spec) !== "self")
+      throw bad('counted context tokens need a spec whose context attends only to itself ("self")');
+    if (batch.counts.length !== B * T)
+      throw bad(`counts have ${batch.counts.length} entries; expected B ${B} x T ${T}`);
+    for (let i = 0; i < batch.kinds.length; i++) {
+      const c = batch.counts[i]!;
+      if (batch.kinds[i] === TOKEN_CONTEXT && !(Number.isInteger(c) && c >= 1))
+        throw bad(`counts[${i}] = ${c} is not a positive integer`);
+    }
+  }
+}
+
+/**
+ * The batch with each sequence's identical CONTEXT tokens merged into one token that
+ * carries their count (first appearances in order, then the sequence's other tokens in
+ * order), T shrunk to the longest sequence and the rest PAD. For a spec whose context
+ * tokens see only themselves every query output is the same (a softmax over copies equals
+ * one over distinct keys with log(count) added), at a cost that grows with the distinct
+ * tokens rather than the context. Other fields of the batch (per-query targets) carry over.
+ */
+export function countContextTokens<B extends TokenBatch>(batch: B): B {
+  const [Bn, T, I] = batch.shape;
+  const seqs: { tokens: number[]; kinds: number[]; counts: number[] }[] = [];
+  for (let b = 0; b < Bn; b++) {
+    const index = new Map<string, number>();
+    const order: number[] = []; // token positions kept
+    const kinds: number[] = [];
+    const counts: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const at = b * T + t;
+      const kind = batch.kinds[at]!;
+      if (kind === TOKEN_PAD) continue;
+      const c = batch.counts?.[at] ?? 1;
+      if (kind === TOKEN_CONTEXT) {
+        const key = Array.prototype.join.call(batch.tokens.subarray(at * I, (at + 1) * I), ",");
+        const seen = index.get(key);
+        if (seen !== undefined) {
+          counts[seen]! += c;
+          continue;
+        }
+        index.set(key, order.length);
+      }
+      order.push(at);
+      kinds.push(kind);
+      counts.push(c);
+    }
+    seqs.push({ tokens: order, kinds, counts });
+  }
+  const T2 = Math.max(1, ...seqs.map((s) => s.tokens.length));
+  const tokens = new Float32Array(Bn * T2 * I);
+  const kinds = new Uint8Array(Bn * T2).fill(TOKEN_PAD);
+  const counts = new Float32Array(Bn * T2).fill(1);
+  seqs.forEach((s, b) =>
+    s.tokens.forEach((at, t) => {
+      tokens.set(batch.tokens.subarray(at * I, (at + 1) * I), (b * T2 + t) * I);
+      kinds[b * T2 + t] = s.kinds[t]!;
+      counts[b * T2 + t] = s.counts[t]!;
+    }),
+  );
+  return { ...batch, tokens, kinds, counts, shape: [Bn, T2, I] };
 }
 
 /**
@@ -100,11 +170,13 @@ export function padBatch(batch: TokenBatch, T2: number): TokenBatch {
     throw new BnformerError("data", `cannot pad length ${T} down to ${T2}`, { path: ["batch"] });
   const tokens = new Float32Array(B * T2 * inputDim);
   const kinds = new Uint8Array(B * T2).fill(TOKEN_PAD);
+  const counts = batch.counts ? new Float32Array(B * T2).fill(1) : undefined;
   for (let b = 0; b < B; b++) {
     tokens.set(batch.tokens.subarray(b * T * inputDim, (b + 1) * T * inputDim), b * T2 * inputDim);
     kinds.set(batch.kinds.subarray(b * T, (b + 1) * T), b * T2);
+    counts?.set(batch.counts!.subarray(b * T, (b + 1) * T), b * T2);
   }
-  return { tokens, kinds, shape: [B, T2, inputDim] };
+  return { tokens, kinds, shape: [B, T2, inputDim], ...(counts ? { counts } : {}) };
 }
 
 /** The smallest bucket >= T (buckets ascending); T itself when no bucket fits. */

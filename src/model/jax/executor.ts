@@ -19,6 +19,7 @@
  *   token, and the masked weights are exactly 0 in float32 (exp underflows).
  */
 import type { Array as JArray } from "@jax-js/jax";
+import { BnformerError } from "../../errors.ts";
 import type { ContextAttention, TransformerSpec } from "../spec.ts";
 import { LAYER_NORM_EPS, contextAttentionOf, validateSpec } from "../spec.ts";
 import { jaxLib, loadJax } from "./setup.ts";
@@ -32,7 +33,14 @@ import { kindMasks, querySlots, validateBatch } from "./batch.ts";
 export type { JaxParams, LayerParams, LnParams, Placement } from "./params.ts";
 export { paramEntries, paramsFromWeights, toJax, weightsFromParams } from "./params.ts";
 export type { QuerySlots, TokenBatch } from "./batch.ts";
-export { bucketLength, kindMasks, padBatch, querySlots, validateBatch } from "./batch.ts";
+export {
+  bucketLength,
+  countContextTokens,
+  kindMasks,
+  padBatch,
+  querySlots,
+  validateBatch,
+} from "./batch.ts";
 
 /** Added to masked attention scores: exp(-1e9) is exactly 0 in float32, and never NaN. */
 export const MASK_BIAS = -1e9;
@@ -227,8 +235,13 @@ function forwardSelfContext(
   const { tree } = jaxLib();
   const [B, T, I] = x.shape as [number, number, number];
   const R = sel.shape[1]!;
+  const { numpy: np } = jaxLib();
   live.dispose();
-  const ctxBias = ctx.sub(1).mul(-MASK_BIAS).reshape([B, 1, 1, T]);
+  // ctx is each token's count (0: not context): bias log(count) on context, MASK_BIAS elsewhere.
+  const ctxBias = np
+    .log(np.maximum(ctx.ref, 1))
+    .add(np.minimum(ctx, 1).sub(1).mul(-MASK_BIAS))
+    .reshape([B, 1, 1, T]);
   let h = linear(x.reshape([B * T, I]), p.embed.w, p.embed.b); // (B T, D)
   let hq = selectRows(sel, h.ref, B, T); // (B R, D)
   const L = spec.layers.length;
@@ -324,6 +337,10 @@ export async function createExecutor(spec: TransformerSpec): Promise<JaxExecutor
   return {
     spec,
     async forwardAll(params, batch) {
+      if (batch.counts)
+        throw new BnformerError("data", "forwardAll takes no counted batch; use forward", {
+          path: ["batch", "counts"],
+        });
       const y = runAll(tree.ref(params), ...inputs(batch));
       return Float32Array.from((await y.data()) as Float32Array);
     },

@@ -20,9 +20,11 @@ import type { JaxExecutor, TokenBatch } from "../../../src/model/jax/executor.ts
 import {
   MASK_BIAS,
   attentionBias,
+  countContextTokens,
   createExecutor,
   padBatch,
   paramsFromWeights,
+  validateBatch,
   weightsFromParams,
 } from "../../../src/model/jax/executor.ts";
 import {
@@ -338,4 +340,42 @@ test("batches that do not fit the spec are rejected with what was expected", asy
     /kinds\[1\] = 7 is not CONTEXT, QUERY or PAD/,
   );
   jaxLib().tree.dispose(params);
+});
+
+test("counting identical context tokens leaves every query output unchanged (context self-only)", async () => {
+  const spec = { ...SMALL_SPEC, contextAttention: "self" as const };
+  const ex = await createExecutor(spec);
+  const rng = createRng(31);
+  const w = round32(spec, randomWeights(rng, spec, 0.6));
+  const params = paramsFromWeights(spec, w);
+  // Two sequences of 12 tokens: 9 context tokens drawn from 3 distinct ones, 2 queries, 1 PAD.
+  const I = spec.inputDim;
+  const T = 12;
+  const distinct = randomTokens(rng, 3, I);
+  const tokens = new Float32Array(2 * T * I);
+  const kinds = new Uint8Array(2 * T);
+  for (let b = 0; b < 2; b++) {
+    for (let t = 0; t < T; t++) {
+      const at = b * T + t;
+      kinds[at] = t < 9 ? TOKEN_CONTEXT : t < 11 ? TOKEN_QUERY : TOKEN_PAD;
+      const src = t < 9 ? distinct.subarray(rng.nextInt(3) * I) : randomTokens(rng, 1, I);
+      tokens.set(src.subarray(0, I), at * I);
+    }
+  }
+  const batch: TokenBatch = { tokens, kinds, shape: [2, T, I] };
+  const counted = countContextTokens(batch);
+  assert.ok(counted.shape[1] <= 5, `counted length ${counted.shape[1]}`);
+  let total = 0;
+  for (let i = 0; i < counted.kinds.length; i++)
+    if (counted.kinds[i] === TOKEN_CONTEXT) total += counted.counts![i]!;
+  assert.equal(total, 18);
+  const full = await ex.forward(params, batch);
+  const fewer = await ex.forward(params, counted);
+  assertClose(fewer.outputs, full.outputs, 1e-5, "counted vs full");
+  assertClose(full.outputs, referenceOutputs(spec, w, batch), FORWARD_TOL, "full vs reference");
+  // Counts are refused where they would be wrong: a bidirectional spec, and forwardAll.
+  assert.throws(() => validateBatch(SMALL_SPEC, counted), /context attends only to itself/);
+  await assert.rejects(ex.forwardAll(params, counted), /no counted batch/);
+  jaxLib().tree.dispose(params);
+  ex.dispose();
 });
