@@ -5,8 +5,6 @@
  * executor), "model:DIR" (a saved checkpoint directory) or "pretrained" (the shipped
  * network-agnostic family model in models/pretrained/, PRETRAINED_DIR).
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
 import { BnformerError } from "../errors.ts";
@@ -17,7 +15,8 @@ import type { EstimatorName } from "../estimate/index.ts";
 import { bmaConditional, conditioningSet } from "../estimate/index.ts";
 import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-args.ts";
 import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "./bma-args.ts";
-import type { Engine, TransformerModel } from "../model/engine.ts";
+import type { Engine, FamilyModel, TransformerModel } from "../model/engine.ts";
+import { pretrainedEngine } from "../train/pretrained.ts";
 import {
   constructionEngine,
   estimatorEngine,
@@ -29,9 +28,6 @@ import type { SavedModel } from "../train/saved-model.ts";
 import { loadSavedModel, trainedModelOf } from "../train/saved-model.ts";
 
 export const DEFAULT_EPS = 1e-6;
-
-/** Where the package ships its pretrained family model (src/ and dist/ sit at the same depth). */
-export const PRETRAINED_DIR = fileURLToPath(new URL("../../models/pretrained/", import.meta.url));
 
 export const engineOptions: Record<string, OptionDef> = {
   engine: {
@@ -76,7 +72,7 @@ export function engineFromArgs(args: Parsed, contextRows: number): Engine {
     });
   }
   if (name.startsWith("model:")) return modelEngine(name.slice("model:".length));
-  if (name === "pretrained") return pretrainedEngine(PRETRAINED_DIR);
+  if (name === "pretrained") return pretrainedEngine();
   throw new BnformerError(
     "config",
     `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, pretrained, model:DIR; got "${name}"`,
@@ -113,15 +109,13 @@ function modelEngine(dir: string, name = `model:${dir}`): Engine {
   return trainedEngine(trainedModelOf(saved), name);
 }
 
-/** The shipped family model in `dir`, or an error saying none ships yet and how to train one. */
-export function pretrainedEngine(dir: string): Engine {
-  if (!existsSync(dir))
-    throw new BnformerError(
-      "config",
-      `no pretrained model ships with this version yet (${dir} does not exist); train one with ` +
-        `bnformer train --task family --out runs/family and use --engine model:runs/family`,
-    );
-  return modelEngine(dir, "pretrained");
+/** The family (network-agnostic) model saved in `dir`, or null when it holds another kind. */
+export function loadFamilyModelIfAny(dir: string): FamilyModel | null {
+  const saved = loadSavedModelArg(dir);
+  if (saved.kind === "construction") return null;
+  const t = trainedModelOf(saved);
+  if (!("kind" in t.task.layout)) return null;
+  return { spec: t.spec, weights: t.weights, layout: t.task.layout };
 }
 
 /** The saved model DIR of --engine model:DIR, as a TransformerModel for `structure`. */

@@ -18,8 +18,6 @@
  * (summary.ts `meetsTarget`). Every draw comes from createRng(evalSeed) forked by target,
  * network, seed and episode, so training seeds never meet evaluation seeds.
  */
-import { existsSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import type { Network } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
@@ -34,13 +32,9 @@ import { cptRow, parentConfigIndex } from "../bn/cpt.ts";
 import { posteriorMean } from "../estimate/posterior.ts";
 import { queryCounts } from "../estimate/counts.ts";
 import { generateRows, networkConditional, tabulateConditional } from "../estimate/generate.ts";
-import type { Engine, FamilyModel } from "../model/engine.ts";
+import type { Engine } from "../model/engine.ts";
 import { estimatorEngine, familyEngine } from "../model/engine.ts";
-import { canonicalJson } from "../model/checkpoint.ts";
-import { CHECKPOINT_DIR } from "../train/loop.ts";
-import { buildTask } from "../train/tasks.ts";
-import { specForTask } from "../train/trained-model.ts";
-import { RUN_FILE, loadSavedModel, readRunFile, trainedModelOf } from "../train/saved-model.ts";
+import type { LoadedFamilyModel } from "../train/pretrained.ts";
 import { empiricalJoint, exactJoint, jointTvExact, tvDistance } from "./metrics.ts";
 import { meanSd, meetsTarget } from "./summary.ts";
 import { csv } from "./results-io.ts";
@@ -437,73 +431,7 @@ export function checkOf(
   };
 }
 
-// ---- Loading the model ----
-
-/** The family model to evaluate and what it is, in words. */
-export interface LoadedFamilyModel {
-  readonly model: FamilyModel;
-  readonly description: string;
-}
-
-/**
- * A family model from a trained model directory, a run directory (its model/, or while the
- * run has none yet its checkpoint/), or a run's checkpoint/ directory (the task and size come
- * from the run's run.json next to it). Anything else is refused, naming the directory.
- */
-export function loadFamilyModel(dir: string): LoadedFamilyModel {
-  const saved = loadSavedModel(dir);
-  const notFamily = (what: string) =>
-    new BnformerError(
-      "config",
-      `${what}, not a family (network-agnostic) model; train one with bnformer train --task family`,
-      { file: dir },
-    );
-  if (saved.kind === "construction") throw notFamily("a construction");
-  if (saved.kind === "training" || (saved.kind === "run" && saved.model === null)) {
-    const ckptDir = saved.kind === "training" ? dir : join(dir, CHECKPOINT_DIR);
-    const runFile = saved.kind === "training" ? join(dirname(dir), RUN_FILE) : join(dir, RUN_FILE);
-    if (!existsSync(runFile))
-      throw new BnformerError(
-        "io",
-        `a training checkpoint without its run's ${RUN_FILE} (expected ${runFile}): give the run directory`,
-        { file: dir },
-      );
-    if (!existsSync(ckptDir))
-      throw new BnformerError("io", `the run has neither a model nor a checkpoint yet`, {
-        file: dir,
-      });
-    const { config } = readRunFile(runFile);
-    if (config.task.kind !== "family") throw notFamily(`a "${config.task.kind}" training run`);
-    const ck = saved.kind === "training" ? saved.checkpoint : loadTrainCheckpointOf(ckptDir);
-    const layout = buildTask(config.task).layout;
-    if (!("kind" in layout)) throw notFamily("a row-token training run");
-    if (canonicalJson(specForTask(layout, config.model)) !== canonicalJson(ck.spec))
-      throw new BnformerError(
-        "parse",
-        `the checkpoint's spec does not match the run's task and model size in ${runFile}`,
-        { file: ckptDir },
-      );
-    return {
-      model: { spec: ck.spec, weights: ck.weights, layout },
-      description: `training checkpoint ${ckptDir} at step ${ck.meta.step} of ${basename(dir)}`,
-    };
-  }
-  const t = trainedModelOf(saved);
-  if (!("kind" in t.task.layout)) throw notFamily(`a "${t.config.task.kind}" trained model`);
-  return {
-    model: { spec: t.spec, weights: t.weights, layout: t.task.layout },
-    description: `trained model ${saved.dir}`,
-  };
-}
-
-function loadTrainCheckpointOf(dir: string) {
-  const saved = loadSavedModel(dir);
-  if (saved.kind !== "training")
-    throw new BnformerError("parse", `expected a training checkpoint here`, { file: dir });
-  return saved.checkpoint;
-}
-
-/** `familyEngine` of a loaded model, named "model". */
+/** `familyEngine` of a loaded model (src/train/pretrained.ts), named "model". */
 export function familyModelEngine(m: LoadedFamilyModel): Engine {
   return familyEngine(m.model, MODEL);
 }

@@ -385,6 +385,43 @@ export function explainModel(
   return { distribution: targetDistribution(model.spec, layout, outputs, target), heads };
 }
 
+/**
+ * One query through a family model on the float64 reference executor, every context row
+ * its own token (nothing counted), keeping every attention map: the distribution is the
+ * one `familyEngine` returns (up to rounding, it counts identical rows).
+ */
+export function explainFamilyModel(
+  model: FamilyModel,
+  structure: Structure,
+  context: Dataset,
+  row: ArrayLike<number>,
+  target: number,
+): ModelExplanation {
+  checkFamilyFits(model.layout, structure, target);
+  const cache = prepareContext(
+    model.spec,
+    model.weights,
+    encodeFamilyContext(model.layout, structure, target, context),
+  );
+  const q = encodeFamilyQueries(model.layout, structure, target, [row]);
+  const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, q);
+  const N = context.rows;
+  const heads: HeadAttention[] = [];
+  model.spec.layers.forEach((ls, l) => {
+    for (let h = 0; h < ls.heads; h++) {
+      const a = attention[l]!.subarray(h * (N + 1), (h + 1) * (N + 1));
+      heads.push({
+        layer: l + 1,
+        head: h + 1,
+        weights: Float64Array.from(a.subarray(0, N)),
+        selfWeight: a[N]!,
+      });
+    }
+  });
+  const K = structure.variables[target]!.states.length;
+  return { distribution: readout(model.spec, outputs, K), heads };
+}
+
 /** One query explained: the model's distribution, its layer-2 attention and the back-off rows. */
 export interface QueryExplanation {
   /** The construction's distribution over the target's states. */

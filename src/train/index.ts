@@ -13,3 +13,4 @@ export * from "./sizing.ts";
 export * from "./run.ts";
 export * from "./trained-model.ts";
 export * from "./saved-model.ts";
+export * from "./pretrained.ts";

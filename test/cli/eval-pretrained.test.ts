@@ -19,7 +19,8 @@ import {
   tabulateConditional,
 } from "../../src/estimate/generate.ts";
 import { loadNetwork } from "../../src/bn/network-file.ts";
-import { familyModelEngine, loadFamilyModel } from "../../src/eval/pretrained.ts";
+import { familyModelEngine } from "../../src/eval/pretrained.ts";
+import { loadFamilyModel } from "../../src/train/pretrained.ts";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();

@@ -18,7 +18,7 @@ import { familyCptsJax } from "../../src/model/jax/family.ts";
 import { familyEngine } from "../../src/model/engine.ts";
 import { flattenWeights, initWeights } from "../../src/model/spec.ts";
 import { createRng } from "../../src/bn/rng.ts";
-import { PRETRAINED_DIR, pretrainedEngine } from "../../src/cli/engine-args.ts";
+import { PRETRAINED_DIR, pretrainedEngine } from "../../src/train/pretrained.ts";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
@@ -84,6 +84,33 @@ test("predict --engine model:DIR answers on asia and on child (6 states) with di
     assert.ok(p.every((x) => x > 0 && x < 1));
     assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-9);
   }
+});
+
+test("the family model is trained with context tokens that see only themselves", () => {
+  assert.equal(trainedModelOf(loadSavedModel(model)).spec.contextAttention, "self");
+});
+
+test("explain --engine model:DIR shows the family model's attention per context row; predict agrees", async () => {
+  const args = [
+    ...["--structure", ASIA, "--context", join(dir, "asia.csv"), "--target", "dysp"],
+    ...["--given", "bronc=yes,either=no", "--engine", `model:${model}`, "--format", "json"],
+  ];
+  const e = await run(["explain", ...args]);
+  assert.equal(e.code, 0, e.err);
+  const x = JSON.parse(e.out);
+  assert.deepEqual(x.parents, ["bronc", "either"]);
+  // One model layer of one head; its rows by agreement cover all 40 context rows.
+  assert.equal(x.heads.length, 2);
+  for (const h of x.heads)
+    assert.equal(
+      (h.rowsByAgreement as number[]).reduce((a, b) => a + b, 0),
+      40,
+    );
+  const p = await run(["predict", ...args]);
+  assert.equal(p.code, 0, p.err);
+  const a = JSON.parse(p.out).distribution as Record<string, number>;
+  for (const [state, prob] of Object.entries(x.distribution as Record<string, number>))
+    assert.ok(Math.abs(prob - a[state]!) < 1e-9, `${state}: explain ${prob}, predict ${a[state]}`);
 });
 
 test("every conditional of child: K entries summing to 1; jax and float64 reference agree", async () => {
@@ -188,13 +215,13 @@ test("families past the model's limits are refused, naming the variable and the 
   }
 });
 
-test("--engine pretrained resolves to models/pretrained and says clearly when none ships", async () => {
+test("--engine pretrained resolves to models/pretrained and says clearly when the model is missing", async () => {
   assert.match(PRETRAINED_DIR, /models[/\\]pretrained[/\\]?$/);
   assert.throws(
     () => pretrainedEngine(join(dir, "no-such-model")),
     (e: unknown) =>
       e instanceof BnformerError &&
-      /no pretrained model ships/.test(e.message) &&
+      /no pretrained model at/.test(e.message) &&
       /bnformer train --task family/.test(e.message),
   );
   assert.equal(pretrainedEngine(model).name, "pretrained");

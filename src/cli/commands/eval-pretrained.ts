@@ -20,13 +20,13 @@ import {
   defaultPretrainedOptions,
   evaluatePretrained,
   familyModelEngine,
-  loadFamilyModel,
   pretrainedChecksCsv,
   pretrainedPointsCsv,
   pretrainedResultJson,
   renderPretrainedSection,
 } from "../../eval/pretrained.ts";
 import { parseLengths } from "./eval.ts";
+import { loadFamilyModel } from "../../train/pretrained.ts";
 
 const REAL_NETWORKS = ["asia", "cancer", "earthquake", "survey", "sachs"]
   .map((n) => `data/bif/${n}.bif`)

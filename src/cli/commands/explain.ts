@@ -13,15 +13,21 @@ import {
   loadStructureArg,
   checkedOutput,
 } from "../shared.ts";
-import { DEFAULT_EPS, loadTransformerModel, parseGiven } from "../engine-args.ts";
+import {
+  DEFAULT_EPS,
+  loadFamilyModelIfAny,
+  loadTransformerModel,
+  parseGiven,
+} from "../engine-args.ts";
+import { loadPretrainedModel } from "../../train/pretrained.ts";
 import { BnformerError } from "../../errors.ts";
 import type { Structure } from "../../bn/network.ts";
 import { variableIndex } from "../../bn/network.ts";
 import { MISSING } from "../../bn/dataset.ts";
 import { construct } from "../../model/construction.ts";
 import { loadConstruction } from "../../model/checkpoint.ts";
-import type { TransformerModel } from "../../model/engine.ts";
-import { constructionModel, explainModel } from "../../model/engine.ts";
+import type { FamilyModel, TransformerModel } from "../../model/engine.ts";
+import { constructionModel, explainFamilyModel, explainModel } from "../../model/engine.ts";
 import {
   agreementSummaries,
   attentionSvg,
@@ -37,7 +43,7 @@ export const explain: Command = {
       "show a transformer's attention for one query, every layer and head (text, and an SVG heatmap)",
     usage:
       'bnformer explain --structure NET --context rows.csv --target VAR --given "A=a,B=b" ' +
-      "[--engine construction|model:DIR] [--checkpoint DIR | --eps E --max-context N] " +
+      "[--engine construction|pretrained|model:DIR] [--checkpoint DIR | --eps E --max-context N] " +
       "[--layer L --head H] [--rows K] [--svg out.svg] [--format text|json]",
     options: {
       ...contextInputOptions,
@@ -108,7 +114,10 @@ export const explain: Command = {
     }
     const context = loadDataArg(contextPath, structure, args);
     const model = modelFromArgs(args, structure, context.rows);
-    const e = explainModel(model, structure, context, query, target);
+    const e =
+      model.kind === "family"
+        ? explainFamilyModel(model.model, structure, context, query, target)
+        : explainModel(model.model, structure, context, query, target);
     const base = { structure, context, target, query, heads: e.heads };
     const view = { ...base, shown: shownHead(args, base), distribution: e.distribution };
     if (str(args, "format") === "json") {
@@ -137,8 +146,12 @@ export const explain: Command = {
   },
 };
 
+/** A row-token transformer or a family (network-agnostic) model. */
+type ExplainedModel =
+  { kind: "transformer"; model: TransformerModel } | { kind: "family"; model: FamilyModel };
+
 /** The transformer named by --engine (and --checkpoint, --eps, --max-context for the construction). */
-function modelFromArgs(args: Parsed, structure: Structure, contextRows: number): TransformerModel {
+function modelFromArgs(args: Parsed, structure: Structure, contextRows: number): ExplainedModel {
   const engine = str(args, "engine")!;
   const checkpoint = str(args, "checkpoint");
   if (engine === "construction") {
@@ -148,19 +161,23 @@ function modelFromArgs(args: Parsed, structure: Structure, contextRows: number):
           eps: num(args, "eps")!,
           maxContext: num(args, "max-context") ?? Math.max(1, contextRows),
         });
-    return constructionModel(c);
+    return { kind: "transformer", model: constructionModel(c) };
   }
-  if (!engine.startsWith("model:"))
+  if (engine !== "pretrained" && !engine.startsWith("model:"))
     throw new BnformerError(
       "config",
-      `--engine ${engine} has no attention to explain: give construction or model:DIR`,
+      `--engine ${engine} has no attention to explain: give construction, pretrained or model:DIR`,
     );
   if (checkpoint !== undefined)
     throw new BnformerError(
       "config",
       "--checkpoint goes with --engine construction; a saved model is --engine model:DIR",
     );
-  return loadTransformerModel(engine.slice("model:".length), structure);
+  if (engine === "pretrained") return { kind: "family", model: loadPretrainedModel() };
+  const dir = engine.slice("model:".length);
+  const family = loadFamilyModelIfAny(dir);
+  if (family) return { kind: "family", model: family };
+  return { kind: "transformer", model: loadTransformerModel(dir, structure) };
 }
 
 /** The head whose rows are listed: --layer / --head, defaulting as `defaultShownHead`. */
