@@ -134,13 +134,16 @@ export async function trainInParallel(
   };
 
   try {
-    const lanes = Array.from({ length: Math.min(k, runs.length) }, lane);
+    // A failed run stops the others (after their current step, with a checkpoint).
+    const lanes = Array.from({ length: Math.min(k, runs.length) }, () =>
+      lane().catch((e: unknown) => {
+        stopAll();
+        throw e;
+      }),
+    );
     const results = await Promise.allSettled(lanes);
     const failed = results.find((r) => r.status === "rejected");
-    if (failed) {
-      stopAll();
-      throw (failed as PromiseRejectedResult).reason;
-    }
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   } finally {
     o.signal?.removeEventListener("abort", stopAll);
   }

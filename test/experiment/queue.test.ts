@@ -215,6 +215,16 @@ test("--parallel 2 trains the runs in two processes with the results of a local 
   assertSameResults(out, want);
 });
 
+test("--parallel reports a run's error from its child process as the CLI does", async () => {
+  const out = join(dir, "parallel-changed");
+  const first = await run(experiment, [...EXPERIMENT, "--steps", "1", "--out", out]);
+  assert.equal(first.code, 0, first.err);
+  // The same runs with other flags: each child refuses its run's stored configuration.
+  const r = await run(experiment, [...EXPERIMENT, "--steps", "2", "--parallel", "2", "--out", out]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /run\.json: the stored run was started with another configuration/);
+});
+
 test("a queue URL that is not redis:// is a usage error; --parallel excludes --queue", async () => {
   const w = await run(worker, ["--queue", "http://localhost:6379"]);
   assert.equal(w.code, 2);
