@@ -266,9 +266,8 @@ export async function runWorker(
     autorun: false,
   });
   worker.on("error", (e) => log(`${name}: queue error: ${e.message}`));
-  worker.on("failed", (job, e) => {
-    if (!(e instanceof WaitingError)) log(`${name}: job ${job?.id} failed: ${e.message}`);
-  });
+  // A job handed back (WaitingError) is not reported as failed.
+  worker.on("failed", (job, e) => log(`${name}: job ${job?.id} failed: ${e.message}`));
   await reachable(worker.waitUntilReady(), s.url);
   log(`${name}: waiting for jobs on ${s.url} (queue ${s.name ?? DEFAULT_QUEUE_NAME})`);
   const closed = new Promise<void>((done) => {

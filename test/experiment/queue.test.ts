@@ -155,50 +155,60 @@ function assertSameResults(got: string, want: string): void {
 }
 
 test(
-  "through a queue with two workers, one killed mid-run, the results equal a local run's",
+  "through a queue, with a worker killed mid-run and one stopped, the results equal a local run's",
   { skip: NO_REDIS },
   async () => {
     const want = await localRun();
     const out = join(dir, "queued");
     const workers = [startWorker("w1"), startWorker("w2")];
+    const logs = () => workers.map((w) => w.log).join("\n");
+    const deadline = Date.now() + 120_000;
+    const waitFor = async (what: string, ok: () => boolean) => {
+      while (!ok()) {
+        assert.ok(Date.now() < deadline, `${what}:\n${logs()}`);
+        await sleep(20);
+      }
+    };
     try {
       const coordinator = run(experiment, [...EXPERIMENT, "--queue", url, "--out", out]);
-      // Kill the first worker whose run has a checkpoint and no model yet.
+      // SIGKILL the first worker whose run has a checkpoint and no model yet.
       let victim: { worker: (typeof workers)[number]; runDir: string } | null = null;
-      const deadline = Date.now() + 120_000;
-      while (victim === null) {
-        assert.ok(
-          Date.now() < deadline,
-          `no checkpoint appeared:\n${workers.map((w) => w.log).join("\n")}`,
-        );
+      await waitFor("no checkpoint appeared", () => {
         for (const w of workers) {
-          const m = [...w.log.matchAll(/: job \S+: .* -> (\S+)\n/g)].at(-1);
-          if (m === undefined) continue;
-          const runDir = m[1]!;
+          const runDir = [...w.log.matchAll(/: job \S+: .* -> (\S+)\n/g)].at(-1)?.[1];
           if (
+            runDir !== undefined &&
             existsSync(join(runDir, "checkpoint", "config.json")) &&
             !existsSync(join(runDir, "model"))
           ) {
             w.child.kill("SIGKILL");
             victim = { worker: w, runDir };
-            break;
+            return true;
           }
         }
-        await sleep(20);
-      }
+        return false;
+      });
+      const { worker: killed, runDir } = victim!;
+      assert.equal((await killed.exited).signal, "SIGKILL");
+      // Once the lock expires, the other worker takes the job and resumes the run from its
+      // checkpoint; SIGTERM (what Kubernetes sends) then stops it gracefully: a checkpoint,
+      // the job back in the queue, exit 0. A third worker finishes the run.
+      const stopped = workers.find((w) => w !== killed)!;
+      const resumed = `resuming ${runDir} from its checkpoint`;
+      await waitFor("the job was not resumed", () => stopped.log.includes(resumed));
+      stopped.child.kill("SIGTERM");
+      assert.deepEqual(await stopped.exited, { code: 0, signal: null }, stopped.log);
+      assert.match(stopped.log, /stopping: the running job saves a checkpoint/);
+      // Handed back, not failed: a failed attempt would be logged (and spend a retry).
+      assert.doesNotMatch(stopped.log, /failed/);
+      const last = startWorker("w3");
+      workers.push(last);
       const r = await coordinator;
-      assert.equal(r.code, 0, `${r.err}\n${workers.map((w) => w.log).join("\n")}`);
-      assert.equal((await victim.worker.exited).signal, "SIGKILL");
-      const survivor = workers.find((w) => w !== victim!.worker)!;
-      // The survivor took the dead worker's job and resumed it from its checkpoint.
-      assert.ok(
-        survivor.log.includes(`resuming ${victim.runDir} from its checkpoint`),
-        survivor.log,
-      );
+      assert.equal(r.code, 0, `${r.err}\n${logs()}`);
+      assert.ok(last.log.includes(resumed), last.log);
       assertSameResults(out, want);
-      // An idle worker stops on SIGTERM (what Kubernetes sends) with exit code 0.
-      survivor.child.kill("SIGTERM");
-      assert.deepEqual(await survivor.exited, { code: 0, signal: null }, survivor.log);
+      last.child.kill("SIGTERM");
+      assert.deepEqual(await last.exited, { code: 0, signal: null }, last.log);
     } finally {
       for (const w of workers)
         if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
