@@ -22,6 +22,7 @@ BENCHES=(
   "construction-memory.ts:0"
   "startup.ts:0"
   "bma.ts:0"
+  "experiment-parallel.ts:0"
 )
 
 listed=" ${BENCHES[*]} "

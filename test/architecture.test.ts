@@ -123,3 +123,17 @@ test("the CLI entry loads no command; commands that do not train or evaluate loa
     assert.deepEqual(heavy, [], `bnformer ${name} loads`);
   }
 });
+
+test("BullMQ and its Redis client load only when a queue is used (dynamic import)", () => {
+  const entries = [
+    "index.ts",
+    "cli/main.ts",
+    "cli/commands/experiment.ts",
+    "cli/commands/worker.ts",
+  ];
+  for (const entry of entries) {
+    const { packages } = staticImports(join(SRC, entry));
+    const queue = ["bullmq", "ioredis"].filter((p) => packages.has(p));
+    assert.deepEqual(queue, [], `${entry} loads ${queue.join(", ")}`);
+  }
+});

@@ -53,7 +53,15 @@ export interface ExperimentConfig {
   task: SharedTaskConfig;
   optimiser: OptimiserConfig;
   eval: ExperimentEvalConfig;
+  /**
+   * Steps between a run's checkpoints (default `DEFAULT_CHECKPOINT_EVERY`): what a run loses
+   * when it is stopped or its worker dies. Checkpoints do not change the trained weights.
+   */
+  checkpointEvery?: number;
 }
+
+/** Steps between checkpoints when the experiment does not say. */
+export const DEFAULT_CHECKPOINT_EVERY = 200;
 
 /**
  * Training minutes per run: `perTarget[target]` where given, else `default`.
@@ -129,6 +137,11 @@ export function validateExperiment(e: ExperimentConfig): void {
   if (e.steps === null && e.minutes === null) bad("steps", "give steps or minutes");
   if (e.steps !== null && !(Number.isInteger(e.steps) && e.steps >= 1))
     bad("steps", `must be >= 1, got ${e.steps}`);
+  if (
+    e.checkpointEvery !== undefined &&
+    !(Number.isInteger(e.checkpointEvery) && e.checkpointEvery >= 1)
+  )
+    bad("checkpointEvery", `must be an integer >= 1, got ${e.checkpointEvery}`);
   if (e.minutes !== null)
     for (const t of e.targets) {
       const m = minutesFor(e, t)!;

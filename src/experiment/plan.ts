@@ -17,7 +17,7 @@ import { structureToJson } from "../train/tasks.ts";
 import type { TargetKind } from "../train/targets.ts";
 import { defaultLossFor } from "../train/targets.ts";
 import type { ExperimentConfig } from "./config.ts";
-import { minutesFor, validateExperiment } from "./config.ts";
+import { DEFAULT_CHECKPOINT_EVERY, minutesFor, validateExperiment } from "./config.ts";
 
 /** One planned training run. */
 export interface PlannedRun {
@@ -65,7 +65,7 @@ export function runConfig(
     seed,
     loss: defaultLossFor(target),
     logEvery: 10,
-    checkpointEvery: 200,
+    checkpointEvery: e.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
     adamw: { ...defaultTrainSettings.adamw, weightDecay: e.optimiser.weightDecay },
     schedule: {
       peakLr: e.optimiser.peakLr,

@@ -23,6 +23,7 @@ import { writeFigures } from "../eval/figures.ts";
 import type { ReportSection } from "../eval/report.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { PlannedRun } from "./plan.ts";
+import type { QueueSettings } from "./queue.ts";
 import { planRuns } from "./plan.ts";
 import type { ExperimentRunRecord } from "./report.ts";
 import { describeModel, experimentReport, modelName, trainingRecord } from "./report.ts";
@@ -46,22 +47,34 @@ export async function trainPlanned(
   const done: RunOutcome[] = [];
   for (const [i, run] of runs.entries()) {
     if (o.signal?.aborted) break;
-    o.log?.(
-      `[${i + 1}/${runs.length}] ${run.graph}, target ${run.target}, seed ${run.seed} -> ${run.dir}`,
-    );
-    const r = await runTraining({
-      outDir: run.dir,
-      config: run.config,
-      resume: true,
-      ...(o.progress !== undefined ? { progress: o.progress } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.log ? { log: o.log } : {}),
-      ...(o.onStep ? { onStep: (m: StepMetrics) => o.onStep!(run, m) } : {}),
-    });
+    o.log?.(`[${i + 1}/${runs.length}] ${describeRun(run)}`);
+    const r = await trainRun(run, o);
     done.push(r);
     if (r.model === null) break;
   }
   return done;
+}
+
+/** "chain7, target prediction, seed 0 -> DIR": a run in status lines. */
+export function describeRun(run: PlannedRun): string {
+  return `${run.graph}, target ${run.target}, seed ${run.seed} -> ${run.dir}`;
+}
+
+/**
+ * Trains one planned run in its directory: skipped when its model is there, resumed from
+ * its checkpoint when one is. Every way of running the experiment (here one after
+ * another, a local pool, a queue worker) trains a run through this function.
+ */
+export async function trainRun(run: PlannedRun, o: TrainPlannedOptions = {}): Promise<RunOutcome> {
+  return runTraining({
+    outDir: run.dir,
+    config: run.config,
+    resume: true,
+    ...(o.progress !== undefined ? { progress: o.progress } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.onStep ? { onStep: (m: StepMetrics) => o.onStep!(run, m) } : {}),
+  });
 }
 
 /** Runs the protocol on `graph` with every seed's trained models beside the baselines. */
@@ -110,6 +123,10 @@ export interface RunExperimentOptions extends Omit<TrainPlannedOptions, "log"> {
   log?: (line: string) => void;
   /** Train the planned runs, then stop without evaluating. */
   trainOnly?: boolean;
+  /** Runs trained at once in child processes on this machine (parallel.ts); default 1, here. */
+  parallel?: number;
+  /** Train the runs as jobs on this queue (queue.ts), by `bnformer worker`s, instead of here. */
+  queue?: QueueSettings;
 }
 
 /** What `runExperiment` did. */
@@ -128,7 +145,17 @@ export async function runExperiment(
   const t0 = performance.now();
   writeFileAtomic(join(outDir, "experiment.json"), JSON.stringify(exp, null, 2) + "\n");
   const runs = planRuns(exp, outDir);
-  const outcomes = await trainPlanned(runs, { ...o, log });
+  // Elsewhere (a queue's workers, a pool of processes) the runs train into their
+  // directories; trainPlanned then loads them here as finished runs.
+  const local = o.queue === undefined && (o.parallel ?? 1) <= 1;
+  if (!local) {
+    const finished =
+      o.queue !== undefined
+        ? await (await import("./queue.ts")).trainOnQueue(runs, outDir, o.queue, { ...o, log })
+        : await (await import("./parallel.ts")).trainInParallel(runs, o.parallel!, { ...o, log });
+    if (!finished) return { kind: "interrupted", runs: runs.length };
+  }
+  const outcomes = await trainPlanned(runs, local ? { ...o, log } : {});
   if (outcomes.length < runs.length || outcomes.some((r) => r.model === null))
     return { kind: "interrupted", runs: runs.length };
   if (o.trainOnly) return { kind: "trained", runs: runs.length };

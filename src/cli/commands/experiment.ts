@@ -15,9 +15,15 @@ import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS } from "../../train/targets.ts";
 import type { StepMetrics } from "../../train/progress.ts";
 import type { ExperimentConfig, PresetName } from "../../experiment/config.ts";
-import { PRESETS, PRESET_NAMES, validateExperiment } from "../../experiment/config.ts";
+import {
+  DEFAULT_CHECKPOINT_EVERY,
+  PRESETS,
+  PRESET_NAMES,
+  validateExperiment,
+} from "../../experiment/config.ts";
 import type { PlannedRun } from "../../experiment/plan.ts";
 import { runExperiment } from "../../experiment/run.ts";
+import { DEFAULT_QUEUE_NAME, checkQueueUrl } from "../../experiment/queue.ts";
 import { formatMinutes } from "../../experiment/report.ts";
 import { parseLengths } from "./eval.ts";
 import { statusLine } from "./train.ts";
@@ -29,7 +35,7 @@ export const experiment: Command = {
     summary:
       "run the paper's suite: train every graph x seed x target, evaluate with baselines, write report.md",
     usage:
-      "bnformer experiment paper [--preset cpu|smoke] --out DIR [--seeds 0,1,2] [--minutes M] [--steps N] [--episodes E]",
+      "bnformer experiment paper [--preset cpu|smoke] --out DIR [--seeds 0,1,2] [--minutes M] [--steps N] [--episodes E] [--parallel K | --queue URL]",
     positionals: ["paper"],
     options: {
       preset: {
@@ -76,10 +82,34 @@ export const experiment: Command = {
         kind: "boolean",
         help: "train the planned runs, then stop without evaluating (for two processes at once)",
       },
+      "checkpoint-every": {
+        kind: "int",
+        min: 1,
+        help: `steps between a run's checkpoints (default ${DEFAULT_CHECKPOINT_EVERY}); what a stopped run or a dead worker loses`,
+      },
+      parallel: {
+        kind: "int",
+        min: 1,
+        default: 1,
+        placeholder: "K",
+        help: "train K runs at once in child processes on this machine (one per core)",
+      },
+      queue: {
+        kind: "string",
+        placeholder: "URL",
+        help: "train the runs as jobs on this Redis queue (redis://HOST:PORT) by `bnformer worker`s; --out must be shared with them (docs/queue.md)",
+      },
+      "queue-name": {
+        kind: "string",
+        placeholder: "NAME",
+        help: `the BullMQ queue with --queue (default ${DEFAULT_QUEUE_NAME})`,
+      },
     },
     examples: [
       "bnformer experiment paper --preset cpu --out runs/paper",
       "bnformer experiment paper --preset smoke --out /tmp/paper-smoke",
+      "bnformer experiment paper --preset cpu --parallel 2 --out runs/paper",
+      "bnformer experiment paper --preset cpu --queue redis://redis:6379 --out /shared/paper",
     ],
   },
   async run(args, io) {
@@ -90,6 +120,14 @@ export const experiment: Command = {
       );
     const exp = experimentFromArgs(args);
     const out = checkedOutputFolder(str(args, "out")!);
+    const queueUrl = str(args, "queue");
+    const queueName = str(args, "queue-name");
+    if (queueUrl !== undefined) checkQueueUrl(queueUrl);
+    if (queueUrl !== undefined && num(args, "parallel")! > 1)
+      throw new BnformerError(
+        "config",
+        "--parallel and --queue exclude each other: with a queue, start more workers",
+      );
     const stop = new AbortController();
     const onInt = () => {
       io.err(
@@ -105,6 +143,10 @@ export const experiment: Command = {
         signal: stop.signal,
         log: (l) => io.err(`${l}\n`),
         trainOnly: flag(args, "train-only"),
+        parallel: num(args, "parallel")!,
+        ...(queueUrl !== undefined
+          ? { queue: { url: queueUrl, ...(queueName !== undefined ? { name: queueName } : {}) } }
+          : {}),
         ...(io.interactive
           ? {}
           : { onStep: (_r: PlannedRun, m: StepMetrics) => statusLine(io, m) }),
@@ -147,6 +189,9 @@ export function experimentFromArgs(args: Parsed): ExperimentConfig {
     // --steps alone: fixed steps, no cap; with --minutes: fixed steps, minutes as a hard cap.
     minutes: mins !== undefined ? { default: mins } : steps !== undefined ? null : p.minutes,
     steps: steps ?? (mins !== undefined ? null : p.steps),
+    ...(num(args, "checkpoint-every") !== undefined
+      ? { checkpointEvery: num(args, "checkpoint-every")! }
+      : {}),
     eval: {
       ...p.eval,
       episodes: num(args, "episodes") ?? p.eval.episodes,

@@ -87,6 +87,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./experiment.ts")).experiment,
   },
   {
+    name: "worker",
+    summary: "train queued experiment runs (bnformer experiment --queue) until stopped",
+    load: async () => (await import("./worker.ts")).worker,
+  },
+  {
     name: "convert",
     summary: "convert a network between BIF and JSON (format from each file's extension)",
     load: async () => (await import("./convert.ts")).convert,
