@@ -19,7 +19,7 @@ const BUILTIN = Object.keys(import.meta.glob("../data/bif/*.bif", { query: "?raw
 
 const METHOD_LABEL: Record<Method, string> = {
   mle: "MLE",
-  bdeu: "BDeu posterior mean",
+  bdeu: "BDeu",
   construction: "construction",
   pretrained: "pretrained",
 };
@@ -102,6 +102,7 @@ function setState(patch: Partial<ViewState>, recompute = true): void {
   state = { ...state, ...patch };
   history.replaceState(null, "", formatState(state));
   syncControls();
+  renderCli();
   if (recompute) requestView();
 }
 
@@ -109,13 +110,14 @@ let viewTimer: ReturnType<typeof setTimeout> | undefined;
 /** Asks the worker for the current view (slider moves are coalesced). */
 function requestView(delay = 0): void {
   clearTimeout(viewTimer);
+  // "busy" until the worker has answered this view in full (tests wait for "done").
+  document.documentElement.dataset["view"] = "busy";
   viewTimer = setTimeout(() => {
     viewId++;
     answers.clear();
     tvPoints = [];
     renderAnswers();
     renderTvPlot();
-    $("#tv-plot").dataset["complete"] = "false";
     setProgress("computing", 0);
     send({ type: "view", id: viewId, state });
   }, delay);
@@ -372,7 +374,7 @@ function renderTvPlot(): void {
   svg.replaceChildren();
   const W = 560;
   const H = 300;
-  const M = { l: 52, r: 130, t: 14, b: 40 };
+  const M = { l: 62, r: 130, t: 14, b: 40 };
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("data-points", String(tvPoints.length));
   const sizes = tvSizes.length > 0 ? tvSizes : [10, 2000];
@@ -380,7 +382,7 @@ function renderTvPlot(): void {
   const hi = Math.log(sizes[sizes.length - 1]!);
   const x = (n: number) => M.l + ((Math.log(n) - lo) / Math.max(1e-9, hi - lo)) * (W - M.l - M.r);
   const values = tvPoints.flatMap((p) => Object.values(p.tv).filter((t) => Number.isFinite(t)));
-  const top = Math.max(0.05, ...values) * 1.08;
+  const top = niceCeiling(Math.max(0.01, ...values));
   const y = (t: number) => H - M.b - (t / top) * (H - M.t - M.b);
   const axis = svgEl("g", { class: "axis" });
   axis.append(svgEl("line", { x1: M.l, y1: H - M.b, x2: W - M.r, y2: H - M.b }));
@@ -392,7 +394,9 @@ function renderTvPlot(): void {
   for (let i = 0; i <= 4; i++) {
     const t = (top / 4) * i;
     axis.append(svgEl("line", { x1: M.l - 4, y1: y(t), x2: M.l, y2: y(t) }));
-    axis.append(svgEl("text", { x: M.l - 7, y: y(t) + 4, "text-anchor": "end" }, t.toFixed(3)));
+    axis.append(
+      svgEl("text", { x: M.l - 7, y: y(t) + 4, "text-anchor": "end" }, String(+t.toFixed(4))),
+    );
   }
   axis.append(
     svgEl(
@@ -454,6 +458,12 @@ function renderTvPlot(): void {
     );
     svg.append(svgEl("text", { x: W - M.r + 36, y: ly + 4 }, METHOD_LABEL[m]));
   });
+}
+
+/** The smallest of 1, 2, 2.5, 5 times a power of ten that is >= x (the plot's top). */
+function niceCeiling(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((v) => v >= x * (1 - 1e-12))!;
 }
 
 // ---- Context, generation, CLI ----
@@ -524,15 +534,20 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
   if (r.type === "error") {
     $("#error").textContent = r.message;
     if (r.id === genId) $("#gen-status").textContent = "";
-    if (r.id === viewId) setProgress("stopped", 1);
+    if (r.id === viewId) {
+      setProgress("stopped", 1);
+      document.documentElement.dataset["view"] = "error";
+    }
     return;
   }
   if (r.id !== viewId) return;
   switch (r.type) {
     case "network":
       network = r.network;
+      // Many BIF files name their network "unknown": the picker's name says more.
       $("#network-title").textContent =
-        `${r.network.name} (${r.network.file}): ${r.network.variables.length} variables`;
+        `${r.network.name === "unknown" ? state.network : r.network.name} ` +
+        `(${r.network.file}): ${r.network.variables.length} variables`;
       break;
     case "query":
       $("#error").textContent = "";
@@ -569,6 +584,8 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
     case "attention": {
       const box = $("#attention-svg");
       box.innerHTML = r.svg;
+      // Each head's attention mass by number of agreeing parents (explain --format json).
+      box.dataset["massByAgreement"] = JSON.stringify(r.summaries.map((x) => x.mass));
       const last = r.summaries[r.summaries.length - 1]!;
       const full = last.mass[last.mass.length - 1]!;
       $("#attention-note").textContent =
@@ -585,7 +602,7 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       break;
     case "done":
       setProgress("done", 1);
-      $("#tv-plot").dataset["complete"] = "true";
+      document.documentElement.dataset["view"] = "done";
       break;
   }
 };

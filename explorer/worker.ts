@@ -53,7 +53,11 @@ async function init(base: string): Promise<void> {
     }
   } catch (e) {
     // The page works without the model; say why it is absent.
-    post({ type: "error", id: 0, message: `pretrained model not loaded: ${(e as Error).message}` });
+    post({
+      type: "error",
+      id: -1,
+      message: `pretrained model not loaded: ${(e as Error).message}`,
+    });
   }
   post({ type: "ready", pretrained: description, methods });
 }
