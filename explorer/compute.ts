@@ -235,6 +235,8 @@ export interface ExplorerModelFile {
   format: typeof EXPLORER_MODEL_FORMAT;
   /** Where it came from, in words (shown on the page). */
   description: string;
+  /** True for the model `--engine pretrained` runs (models/pretrained/); false for EXPLORER_MODEL. */
+  shipped: boolean;
   kMax: number;
   dMax: number;
   spec: unknown;

@@ -53,6 +53,7 @@ function html(tag: string, attrs: Record<string, string> = {}, text?: string): H
 let state: ViewState = parseState(location.search);
 let methods: Method[] = ["mle", "bdeu", "construction"];
 let pretrainedDescription: string | null = null;
+let pretrainedShipped = false;
 let network: NetworkInfo | null = null;
 let target = -1;
 let truth: number[] = [];
@@ -488,20 +489,24 @@ function renderCli(): void {
   const net = network.file;
   const v = network.variables[target]?.name ?? "";
   const g = given === "" ? "" : ` --given "${given}"`;
+  // A development model (EXPLORER_MODEL) is no CLI engine: its lines are left out.
+  const cliMethods = methods.filter((m) => m !== "pretrained" || pretrainedShipped);
   const engine = (m: Method) => (m === "construction" ? "construction --eps 1e-6" : m);
   const lines = [
     isPaperGraphName(state.network) || state.network === "upload"
       ? `# ${net}: the network's BIF (download it above)`
       : `# from the repository root, after npm ci`,
     `npx bnformer sample --network ${net} --n ${state.n} --seed ${state.seed} --out context.csv`,
-    ...methods.map(
+    ...cliMethods.map(
       (m) =>
         `npx bnformer predict --structure ${net} --context context.csv --target ${v}${g} --engine ${engine(m)} --format json`,
     ),
     `npx bnformer explain --structure ${net} --context context.csv --target ${v}${g} --svg attention.svg`,
-    `npx bnformer generate --structure ${net} --context context.csv --n ${state.rows} --seed ${state.gseed} --engine ${engine(state.gen)}`,
+    cliMethods.includes(state.gen)
+      ? `npx bnformer generate --structure ${net} --context context.csv --n ${state.rows} --seed ${state.gseed} --engine ${engine(state.gen)}`
+      : "",
   ];
-  $("#cli").textContent = lines.join("\n");
+  $("#cli").textContent = lines.filter((l) => l !== "").join("\n");
 }
 
 // ---- Worker replies ----
@@ -511,6 +516,7 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
   if (r.type === "ready") {
     methods = r.methods;
     pretrainedDescription = r.pretrained;
+    pretrainedShipped = r.shipped;
     $("#pretrained-note").textContent = pretrainedDescription
       ? `Pretrained model: ${pretrainedDescription}.`
       : "No pretrained model ships with this build (models/pretrained/ is absent), so it has no column.";
@@ -518,6 +524,8 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
     gen.replaceChildren(...methods.map((m) => html("option", { value: m }, METHOD_LABEL[m])));
     if (!methods.includes(state.gen)) state = { ...state, gen: "construction" };
     syncControls();
+    renderAnswers();
+    renderCli();
     return;
   }
   if (r.type === "generated") {

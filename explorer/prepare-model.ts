@@ -6,12 +6,13 @@
  * build with its file and field; the page then needs no file access, only the spec, the
  * family limits and the weights. Without models/pretrained/ nothing is written and the page
  * shows no "pretrained" column. EXPLORER_MODEL=DIR picks another model (a trained model,
- * a run, or a run's checkpoint), for development only.
+ * a run, or a run's checkpoint), for development only; EXPLORER_PUBLIC=DIR writes (and
+ * vite.config.ts copies) another folder than explorer/public/.
  *
  *   node --import tsx explorer/prepare-model.ts
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeSafetensors, flattenWeights } from "../src/core.ts";
 import { loadFamilyModel } from "../src/eval/pretrained.ts";
@@ -32,6 +33,7 @@ export function prepareModel(modelDir: string, publicDir: string): boolean {
   const json: ExplorerModelFile = {
     format: EXPLORER_MODEL_FORMAT,
     description,
+    shipped: resolve(modelDir) === resolve(SHIPPED_MODEL_DIR),
     kMax: model.layout.kMax,
     dMax: model.layout.dMax,
     spec: model.spec,
@@ -46,7 +48,7 @@ export function prepareModel(modelDir: string, publicDir: string): boolean {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = process.env["EXPLORER_MODEL"] || SHIPPED_MODEL_DIR;
   try {
-    const found = prepareModel(dir, PUBLIC_DIR);
+    const found = prepareModel(dir, process.env["EXPLORER_PUBLIC"] || PUBLIC_DIR);
     console.log(
       found
         ? `explorer: pretrained model from ${dir}`

@@ -27,7 +27,8 @@ export interface NetworkInfo {
 
 /** Worker to page; `id` is the request answered. */
 export type Reply =
-  | { type: "ready"; pretrained: string | null; methods: Method[] }
+  /** pretrained: the model's description; shipped: it is what `--engine pretrained` runs. */
+  | { type: "ready"; pretrained: string | null; shipped: boolean; methods: Method[] }
   | { type: "network"; id: number; network: NetworkInfo }
   | { type: "query"; id: number; target: number; given: string; truth: number[] }
   /** The context as `bnformer sample` writes it, and its first rows as state names. */

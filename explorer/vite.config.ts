@@ -13,7 +13,8 @@ export default defineConfig({
   root: here,
   // Relative asset paths: the folder works from any path of any static host.
   base: "./",
-  publicDir: "public",
+  // EXPLORER_PUBLIC: another folder of files to copy (tests build with their own model copy).
+  publicDir: process.env["EXPLORER_PUBLIC"] || "public",
   server: { port, strictPort: true, fs: { allow: [repo] } },
   preview: { port, strictPort: true },
   build: { outDir: `${repo}explorer-dist`, emptyOutDir: true, target: "es2022" },

@@ -6,7 +6,7 @@
  */
 import type { Dataset, FamilyModel, Network } from "../src/core.ts";
 import { BnformerError, writeBif, writeCsv } from "../src/core.ts";
-import type { NetworkSource, Query } from "./compute.ts";
+import type { ExplorerModelFile, NetworkSource, Query } from "./compute.ts";
 import {
   MODEL_JSON,
   MODEL_WEIGHTS,
@@ -33,6 +33,7 @@ const BUILTIN = import.meta.glob<string>("../data/bif/*.bif", { query: "?raw", i
 const post = (r: Reply) => self.postMessage(r);
 
 let pretrained: FamilyModel | null = null;
+let pretrainedShipped = false;
 let methods: Method[] = METHODS.filter((m) => m !== "pretrained");
 let upload: { file: string; text: string } | null = null;
 let ready: Promise<void> = Promise.resolve();
@@ -48,7 +49,9 @@ async function init(base: string): Promise<void> {
       if (!weights.ok) throw new Error(`${MODEL_WEIGHTS}: HTTP ${weights.status}`);
       const file: unknown = await json.json();
       pretrained = familyModelFromFiles(file, new Uint8Array(await weights.arrayBuffer()));
-      description = (file as { description: string }).description;
+      const { description: what, shipped } = file as ExplorerModelFile;
+      description = shipped ? what : `${what} (a development model, not --engine pretrained)`;
+      pretrainedShipped = shipped;
       methods = [...METHODS];
     }
   } catch (e) {
@@ -59,7 +62,7 @@ async function init(base: string): Promise<void> {
       message: `pretrained model not loaded: ${(e as Error).message}`,
     });
   }
-  post({ type: "ready", pretrained: description, methods });
+  post({ type: "ready", pretrained: description, shipped: pretrainedShipped, methods });
 }
 
 let networkCache: { key: string; net: Network; file: string } | null = null;

@@ -13,7 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import puppeteer from "puppeteer-core";
-import { SHIPPED_MODEL_DIR } from "../../explorer/prepare-model.ts";
+import { SHIPPED_MODEL_DIR, prepareModel } from "../../explorer/prepare-model.ts";
+import { loadFamilyModel } from "../../src/eval/pretrained.ts";
+import { familyEngine, parseBif } from "../../src/core.ts";
+import { resolveQuery, sampleContext } from "../../explorer/compute.ts";
 import { cliNumbers } from "./cli-numbers.ts";
 import type { CliNumbers } from "./cli-numbers.ts";
 import { serveStatic } from "./serve.ts";
@@ -29,7 +32,12 @@ let work = "";
 let server: Server | undefined;
 let url = "";
 let browser: Browser | undefined;
-const methods = existsSync(SHIPPED_MODEL_DIR)
+/**
+ * The family model the page is built with: the shipped one, else a committed training
+ * snapshot, so that the browser's model path (fetch, decode, familyEngine) is exercised.
+ */
+const MODEL_DIR = [SHIPPED_MODEL_DIR, "models/wip/family-A"].find((d) => existsSync(d));
+const methods = MODEL_DIR
   ? ["mle", "bdeu", "construction", "pretrained"]
   : ["mle", "bdeu", "construction"];
 
@@ -38,15 +46,17 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), "bnformer-explorer-e2e-"));
   const dist = join(work, "dist");
   // The static folder as `npm run explorer:build` writes it, built from the current sources.
-  const runs = [
-    ["--import", "tsx", "explorer/prepare-model.ts"],
-    ["node_modules/vite/bin/vite.js", "build", "--config", "explorer/vite.config.ts"],
-  ];
-  runs[1]!.push("--outDir", dist, "--logLevel", "warn");
-  for (const argv of runs) {
-    const r = spawnSync(process.execPath, argv, { encoding: "utf8" });
-    assert.equal(r.status, 0, `node ${argv.join(" ")}:\n${r.stdout}${r.stderr}`);
-  }
+  // The static folder as `npm run explorer:build` writes it, from the current sources, with
+  // its own copy of the model (explorer/public/ is left alone).
+  const publicDir = join(work, "public");
+  if (MODEL_DIR) prepareModel(MODEL_DIR, publicDir);
+  const argv = ["node_modules/vite/bin/vite.js", "build", "--config", "explorer/vite.config.ts"];
+  argv.push("--outDir", dist, "--logLevel", "warn");
+  const r = spawnSync(process.execPath, argv, {
+    encoding: "utf8",
+    env: { ...process.env, EXPLORER_PUBLIC: publicDir },
+  });
+  assert.equal(r.status, 0, `node ${argv.join(" ")}:\n${r.stdout}${r.stderr}`);
   ({ server, url } = await serveStatic(dist));
   browser = await puppeteer.launch({
     executablePath: CHROMIUM!,
@@ -154,15 +164,27 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
     await new Promise((r) => setTimeout(r, 50));
 
   // 5. The CLI on the same inputs.
+  const shipped = MODEL_DIR === SHIPPED_MODEL_DIR;
   const cli: CliNumbers = await cliNumbers({
     network: "data/bif/asia.bif",
     n: 500,
     seed: 1,
     target: "either",
     given: "lung=no,tub=yes",
-    engines: methods,
+    engines: shipped ? methods : methods.filter((m) => m !== "pretrained"),
     gen: { engine: "construction", rows: 15, seed: 4 },
   });
+  if (MODEL_DIR && !shipped) {
+    // A training snapshot has no CLI engine name: the library's loader and engine instead.
+    const net = parseBif(readFileSync("data/bif/asia.bif", "utf8"));
+    const q = resolveQuery(net, "either", "lung=no,tub=yes");
+    const bound = familyEngine(loadFamilyModel(MODEL_DIR).model).bind(
+      net,
+      sampleContext(net, 500, 1),
+    );
+    const p = bound(q.target, q.row);
+    cli.predict["pretrained"] = { yes: p[0]!, no: p[1]! };
+  }
   const answers = await pageAnswers(page);
   for (const m of methods) assert.deepEqual(answers[m], cli.predict[m], m);
   // P(either | lung=no, tub=yes) in asia.bif: a deterministic OR.
@@ -212,6 +234,7 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
   t.diagnostic(`first render ${firstRenderMs} ms (target < 2000)`);
   t.diagnostic(`construction's answer, 500-row asia context: ${constructionMs} ms (target < 100)`);
   t.diagnostic(`screenshot ${shotFile}: ${JSON.stringify(stats)}`);
+  t.diagnostic(`pretrained model: ${MODEL_DIR ?? "none"}`);
 });
 
 /** Grey-level variance and distinct colours of a PNG, decoded by the browser's canvas. */

@@ -229,8 +229,12 @@ test("the build's copy of a family model answers as the library's loader does", 
       return;
     }
     assert.equal(prepareModel(dir, out), true);
+    const json = JSON.parse(readFileSync(join(out, "pretrained/model.json"), "utf8")) as {
+      shipped: boolean;
+    };
+    assert.equal(json.shipped, dir === SHIPPED_MODEL_DIR);
     const loaded = familyModelFromFiles(
-      JSON.parse(readFileSync(join(out, "pretrained/model.json"), "utf8")),
+      json,
       readFileSync(join(out, "pretrained/model.safetensors")),
     );
     const file = "data/bif/asia.bif";
