@@ -552,6 +552,10 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
   switch (r.type) {
     case "network":
       network = r.network;
+      // Rows generated for another network no longer apply.
+      $("#generated").replaceChildren();
+      $("#gen-status").textContent = "";
+      $<HTMLButtonElement>("#download-generated").disabled = true;
       // Many BIF files name their network "unknown": the picker's name says more.
       $("#network-title").textContent =
         `${r.network.name === "unknown" ? state.network : r.network.name} ` +

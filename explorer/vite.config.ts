@@ -4,6 +4,7 @@
 // explorer/public/ (the pretrained model) first.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { browserOnly } from "./browser-only.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -18,5 +19,6 @@ export default defineConfig({
   server: { port, strictPort: true, fs: { allow: [repo] } },
   preview: { port, strictPort: true },
   build: { outDir: `${repo}explorer-dist`, emptyOutDir: true, target: "es2022" },
-  worker: { format: "es" },
+  plugins: [browserOnly()],
+  worker: { format: "es", plugins: () => [browserOnly()] },
 });

@@ -115,6 +115,9 @@ function namedRows(net: Network, data: Dataset, limit = data.rows): string[][] {
   return out;
 }
 
+/** Context rows the page lists (all of them are in the CSV download). */
+const CONTEXT_PREVIEW_ROWS = 50;
+
 /** The network last posted to the page (sent again only when it changes). */
 let postedNetwork = "";
 
@@ -137,7 +140,13 @@ async function view(id: number, s: ViewState): Promise<void> {
   if (await superseded(id)) return;
   const context = contextOf(key, net, s.n, s.seed);
   const csv = writeCsv(net, context);
-  post({ type: "context", id, rows: context.rows, csv, preview: namedRows(net, context, 12) });
+  post({
+    type: "context",
+    id,
+    rows: context.rows,
+    csv,
+    preview: namedRows(net, context, CONTEXT_PREVIEW_ROWS),
+  });
   const steps = methods.length + 1 + tvSizes(s.n).length;
   let done = 0;
   const progress = (label: string) => post({ type: "progress", id, label, fraction: done / steps });
