@@ -261,6 +261,8 @@ function renderDag(): void {
   const { width = 100, height = 100 } = g.graph();
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  // Drawn at 1.25x its layout size, so a wide network scrolls instead of shrinking to dots.
+  svg.style.width = `${(1.25 * width).toFixed(0)}px`;
   svg.setAttribute("data-nodes", String(network.variables.length));
   const defs = svgEl("defs", {});
   const marker = svgEl("marker", {
