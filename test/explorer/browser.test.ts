@@ -7,7 +7,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,6 +119,14 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.setViewport({ width: 1400, height: 1000 });
+  // The main thread's long tasks (> 50 ms), to report how responsive the page stayed.
+  await page.evaluateOnNewDocument(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push(e.duration);
+    }).observe({ type: "longtask", buffered: true });
+  });
 
   // 1. Load a shared view; the first render is timed by the page from navigation start.
   await page.goto(`${url}?network=asia&n=200&seed=1&target=dysp`);
@@ -235,6 +251,13 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
   t.diagnostic(`construction's answer, 500-row asia context: ${constructionMs} ms (target < 100)`);
   t.diagnostic(`screenshot ${shotFile}: ${JSON.stringify(stats)}`);
   t.diagnostic(`pretrained model: ${MODEL_DIR ?? "none"}`);
+  const longTasks = await page.evaluate(
+    () => (window as unknown as { longTasks: number[] }).longTasks,
+  );
+  t.diagnostic(
+    `main-thread tasks over 50 ms during the session: ${longTasks.length}, longest ` +
+      `${Math.max(0, ...longTasks).toFixed(0)} ms`,
+  );
 });
 
 /** Grey-level variance and distinct colours of a PNG, decoded by the browser's canvas. */
@@ -268,3 +291,39 @@ async function pixelStats(page: Page, pngBase64: string) {
     };
   }, pngBase64);
 }
+
+test("picking a paper graph and uploading BIF files", { skip, timeout: 120_000 }, async () => {
+  const page = await browser!.newPage();
+  await page.goto(`${url}?network=asia&n=50`);
+  await viewDone(page);
+  await page.select("[data-testid=network-picker]", "tree7");
+  await viewDone(page);
+  assert.equal(await page.$$eval("#dag .node", (ns) => ns.length), 7);
+  assert.match(page.url(), /network=tree7&cpts=1&/);
+  assert.equal(await page.$eval("#cpts-label", (e) => (e as HTMLElement).hidden), false);
+
+  const dir = join(work, "uploads");
+  mkdirSync(dir);
+  const good = join(dir, "cancer.bif");
+  writeFileSync(good, readFileSync("data/bif/cancer.bif"));
+  const input = (await page.$("input#upload"))!;
+  await input.uploadFile(good);
+  await page.waitForFunction(
+    () => new URLSearchParams(location.search).get("network") === "upload",
+  );
+  await viewDone(page);
+  assert.equal(await page.$$eval("#dag .node", (ns) => ns.length), 5);
+  assert.match(await page.$eval("#network-title", (e) => e.textContent ?? ""), /cancer\.bif/);
+
+  // A broken file: the library's error, located, and no stack trace.
+  const bad = join(dir, "broken.bif");
+  writeFileSync(
+    bad,
+    "network x {\n}\nvariable A {\n  type discrete [ 2 ] { a, b }\n}\nprobability ( A ) {\n  table 0.5, 0.7;\n}\n",
+  );
+  await input.uploadFile(bad);
+  await page.waitForFunction(() => document.documentElement.dataset["view"] === "error");
+  const message = await page.$eval("#error", (e) => e.textContent ?? "");
+  assert.match(message, /^broken\.bif:7:\d+/);
+  assert.doesNotMatch(message, /\n\s+at /);
+});
