@@ -2,7 +2,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "out/", "runs/", "bench/out/", "**/*.py"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "out/",
+      "runs/",
+      "bench/out/",
+      "explorer-dist/",
+      "explorer/public/",
+      "**/*.py",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
