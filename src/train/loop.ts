@@ -42,7 +42,7 @@ import type { StepMetrics } from "./progress.ts";
 import { MetricsLog, ProgressLine } from "./progress.ts";
 import type { LoadedTrainCheckpoint, TrainCheckpointMeta } from "./checkpoint.ts";
 import { restoreTrainState, saveTrainCheckpoint } from "./checkpoint.ts";
-import { loadTrainCheckpoint } from "./saved-model.ts";
+import { CHECKPOINT_DIR, loadTrainCheckpoint } from "./saved-model.ts";
 
 /** Fork index of the initial-weights stream (ASCII "init"); the data stream is the root. */
 export const INIT_STREAM = 0x696e6974;
@@ -50,8 +50,6 @@ export const INIT_STREAM = 0x696e6974;
 /** Gives the batch of 0-based step `step`, drawing randomness only from `rng`. */
 export type BatchProvider = (step: number, rng: Rng) => TrainBatch | Promise<TrainBatch>;
 
-/** Files a run writes under `outDir`. */
-export const CHECKPOINT_DIR = "checkpoint";
 export const METRICS_FILE = "metrics.jsonl";
 
 /** What `train` needs. */

@@ -9,10 +9,15 @@ import { BnformerError } from "../errors.ts";
 import type { Engine, FamilyModel } from "../model/engine.ts";
 import { familyEngine } from "../model/engine.ts";
 import { canonicalJson } from "../model/checkpoint.ts";
-import { CHECKPOINT_DIR } from "./loop.ts";
 import { buildTask } from "./tasks.ts";
 import { specForTask } from "./trained-model.ts";
-import { RUN_FILE, loadSavedModel, readRunFile, trainedModelOf } from "./saved-model.ts";
+import {
+  CHECKPOINT_DIR,
+  RUN_FILE,
+  loadSavedModel,
+  readRunFile,
+  trainedModelOf,
+} from "./saved-model.ts";
 
 /** Where the package ships its pretrained family model (src/ and dist/ sit at the same depth). */
 export const PRETRAINED_DIR = fileURLToPath(new URL("../../models/pretrained/", import.meta.url));

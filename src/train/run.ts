@@ -24,7 +24,7 @@ import { validateSpec } from "../model/spec.ts";
 import { canonicalJson } from "../model/checkpoint.ts";
 import { writeFileAtomic } from "../files.ts";
 import type { TrainConfig, TrainSettings } from "./config.ts";
-import { CHECKPOINT_DIR, train } from "./loop.ts";
+import { train } from "./loop.ts";
 import type { StepMetrics } from "./progress.ts";
 import type { RunLength, RunSize } from "./sizing.ts";
 import { paceFit, resumedSize, sizeRun, validateRunLength, withSteps } from "./sizing.ts";
@@ -33,6 +33,7 @@ import { buildTask } from "./tasks.ts";
 import type { ModelSize, TrainedModel } from "./trained-model.ts";
 import { MODEL_DIR, saveTrainedModel, specForTask } from "./trained-model.ts";
 import {
+  CHECKPOINT_DIR,
   RUN_FILE,
   RUN_FORMAT,
   loadTrainCheckpoint,

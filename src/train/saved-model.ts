@@ -68,6 +68,9 @@ import type { RunConfig } from "./run.ts";
 
 /** A run's requested config (run.ts); lives here with the other saved files' names. */
 export const RUN_FILE = "run.json";
+
+/** The training checkpoint's folder inside a run directory. */
+export const CHECKPOINT_DIR = "checkpoint";
 /** The format of run.json; "bnformer-train-run/1" files (with a step count) are still read. */
 export const RUN_FORMAT = "bnformer-train-run/2";
 

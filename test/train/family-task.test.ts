@@ -12,7 +12,8 @@ import { TOKEN_CONTEXT, TOKEN_QUERY, flattenWeights } from "../../src/model/spec
 import type { TaskConfig } from "../../src/train/tasks.ts";
 import { buildTask } from "../../src/train/tasks.ts";
 import { defaultTrainConfig } from "../../src/train/config.ts";
-import { CHECKPOINT_DIR, train } from "../../src/train/loop.ts";
+import { train } from "../../src/train/loop.ts";
+import { CHECKPOINT_DIR } from "../../src/train/saved-model.ts";
 import { defaultModelSize, specForTask } from "../../src/train/trained-model.ts";
 
 function familyConfig(over: Partial<TaskConfig> = {}): TaskConfig {
