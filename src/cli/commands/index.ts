@@ -77,7 +77,7 @@ export const commands: readonly CommandEntry[] = [
   {
     name: "eval-pretrained",
     summary:
-      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, report)",
+      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, figures, report)",
     load: async () => (await import("./eval-pretrained.ts")).evalPretrained,
   },
   {
