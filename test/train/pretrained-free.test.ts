@@ -4,7 +4,7 @@
 // in predict / fit with or without the shipped model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
@@ -20,7 +20,7 @@ import type { Network } from "../../src/bn/network.ts";
 import type { Dataset } from "../../src/bn/dataset.ts";
 import type { CptPrior } from "../../src/bn/priors.ts";
 import { transformerEngine } from "../../src/model/engine.ts";
-import { loadTrained } from "../../src/train/saved-model.ts";
+import { loadTrained, readRunFile } from "../../src/train/saved-model.ts";
 import {
   PRETRAINED_FREE_DIR,
   loadStructureFreeModel,
@@ -166,4 +166,40 @@ test("predict and fit --engine pretrained-free: every earlier variable, the ship
     const net = loadNetwork(join(dir, "fitted.json"));
     net.parents.forEach((ps, v) => assert.deepEqual(ps, [...Array(v).keys()]));
   }
+});
+
+test("run.json's modular task is checked field by field", () => {
+  const file = join(free, "run.json");
+  const original = readFileSync(file, "utf8");
+  const edited = (edit: (dag: Record<string, unknown>) => void) => {
+    const json = JSON.parse(original) as { task: { randomDag: Record<string, unknown> } };
+    edit(json.task.randomDag);
+    const path = join(dir, "edited-run.json");
+    writeFileSync(path, JSON.stringify(json));
+    return () => readRunFile(path);
+  };
+  assert.deepEqual(readRunFile(file).config.task.randomDag, {
+    dagPrior: "modular",
+    nodes: 7,
+    states: 2,
+    edgeProb: 0.35,
+    maxParents: 3,
+  });
+  assert.throws(
+    edited((d) => (d.dagPrior = "other")),
+    /field "task.randomDag.dagPrior": expected "modular", got "other"/,
+  );
+  assert.throws(
+    edited((d) => (d.edgeProb = 2)),
+    /field "task.randomDag.edgeProb": expected a finite number >= 0 and <= 1, got 2/,
+  );
+  assert.throws(
+    edited((d) => (d.pMin = 0.1)),
+    /field "task.randomDag.pMin": unknown field/,
+  );
+  // Without dagPrior it is read as the older edge-range task, which has pMin and pMax.
+  assert.throws(
+    edited((d) => delete d.dagPrior),
+    /field "task.randomDag.pMin" is missing/,
+  );
 });
