@@ -15,6 +15,7 @@ import { tokenLayout } from "../../src/model/encoding.ts";
 import { estimateBma } from "../../src/estimate/bma.ts";
 import { tvDistance } from "../../src/eval/metrics.ts";
 import { HELD_OUT_NAME, MODEL, nodeAveragedTv } from "../../src/eval/pretrained.ts";
+import type { EdgePoint } from "../../src/eval/structure-free.ts";
 import {
   BMA,
   BMA_POSTERIOR,
@@ -133,7 +134,7 @@ test("the batched evaluation agrees with the float64 engine and exact BMA on the
     // float32 jax vs float64 reference: close, not equal.
     assert.ok(Math.abs(point(MODEL).tv - modelSum / o.episodes) < 1e-4, `model at n=${n}`);
     assert.ok(Math.abs(point(BMA).tv - bmaSum / o.episodes) < 1e-12, `bma at n=${n}`);
-    const edge = r.edges.find(
+    const edge: EdgePoint = r.edges.find(
       (p) => p.network === HELD_OUT_NAME && p.length === n && p.score === MODEL_SENSITIVITY,
     )!;
     assert.equal(edge.pairs, o.episodes * 10);
