@@ -20,6 +20,7 @@ import type { Network } from "../../src/bn/network.ts";
 import type { Dataset } from "../../src/bn/dataset.ts";
 import type { CptPrior } from "../../src/bn/priors.ts";
 import { transformerEngine } from "../../src/model/engine.ts";
+import { generateRows } from "../../src/estimate/generate.ts";
 import { loadTrained, readRunFile } from "../../src/train/saved-model.ts";
 import {
   PRETRAINED_FREE_DIR,
@@ -112,6 +113,10 @@ test("the structure-free engine answers any structure of its layout, ignoring it
       /estimate of "E" needs every variable before it; "B" is not given/.test(e.message),
   );
   assert.doesNotThrow(() => onChain(1, partial)); // B itself is the target: only A is needed
+  // Generation asks with the earlier variables only (later ones missing): it draws rows.
+  const rows = generateRows(createRng(6), chain, 5, onChain);
+  assert.equal(rows.rows, 5);
+  assert.ok(rows.data.every((x) => x === 0 || x === 1));
   const general5 = paperGraph("general5");
   const small = sampleRows(createRng(4), sampleNetwork(createRng(5), general5, PRIOR), 5);
   assert.throws(
