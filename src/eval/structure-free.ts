@@ -46,7 +46,7 @@ import { TOKEN_PAD } from "../model/spec.ts";
 import type { JaxExecutor, JaxParams, TokenBatch } from "../model/jax/executor.ts";
 import { createExecutor, paramsFromWeights } from "../model/jax/executor.ts";
 import { jaxLib } from "../model/jax/setup.ts";
-import type { TrainedModel } from "../train/trained-model.ts";
+import type { StructureFreeModel } from "../train/pretrained-free.ts";
 import { structureLayout } from "../train/tasks.ts";
 import { modularDagOptions } from "../train/tasks.ts";
 import { tvDistance } from "./metrics.ts";
@@ -88,10 +88,10 @@ export interface StructureFreeEvalOptions {
 
 /** The issue's settings for `model`: its own DAG and CPT priors, the paper graphs given. */
 export function defaultStructureFreeOptions(
-  model: TrainedModel,
+  model: Pick<StructureFreeModel, "task">,
   fixed: readonly Structure[],
 ): StructureFreeEvalOptions {
-  const r = model.config.task.randomDag;
+  const r = model.task.config.randomDag;
   if (r === null)
     throw new BnformerError(
       "config",
@@ -113,7 +113,7 @@ export function defaultStructureFreeOptions(
     lengths: STRUCTURE_FREE_LENGTHS,
     heldOut,
     fixed,
-    prior: model.config.task.prior,
+    prior: model.task.config.prior,
     edgeQueries: 1,
     tokensPerChunk: DEFAULT_TOKENS_PER_CHUNK,
   };
@@ -297,7 +297,7 @@ interface ModelRunner {
 }
 
 async function modelRunner(
-  t: TrainedModel,
+  t: Pick<StructureFreeModel, "spec" | "weights" | "task">,
   edgeQueries: number,
   tokensPerChunk: number,
 ): Promise<ModelRunner> {
@@ -436,7 +436,7 @@ function checkOptions(o: StructureFreeEvalOptions): void {
  * `log` gets one line per finished (seed, set).
  */
 export async function evaluateStructureFree(
-  t: TrainedModel,
+  t: Pick<StructureFreeModel, "spec" | "weights" | "task">,
   o: StructureFreeEvalOptions,
   modelLabel: string,
   log: (line: string) => void = () => {},

@@ -4,7 +4,7 @@
 // in predict / fit with or without the shipped model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
@@ -206,5 +206,24 @@ test("run.json's modular task is checked field by field", () => {
   assert.throws(
     edited((d) => delete d.dagPrior),
     /field "task.randomDag.pMin" is missing/,
+  );
+});
+
+test("a run's checkpoint loads as a structure-free model, to measure a run before it finishes", () => {
+  const unfinished = join(dir, "unfinished");
+  cpSync(free, unfinished, { recursive: true });
+  rmSync(join(unfinished, "model"), { recursive: true });
+  const done = loadStructureFreeModel(free);
+  assert.match(done.description, /^trained model .*free \(2 steps\)$/);
+  for (const at of [unfinished, join(unfinished, "checkpoint")]) {
+    const m = loadStructureFreeModel(at);
+    assert.match(m.description, /^training checkpoint .*checkpoint at step 2$/);
+    assert.deepEqual(m.spec, done.spec);
+    assert.deepEqual(m.weights, done.weights); // the last checkpoint holds the final weights
+  }
+  rmSync(join(unfinished, "run.json"));
+  assert.throws(
+    () => loadStructureFreeModel(join(unfinished, "checkpoint")),
+    /a training checkpoint without its run's run.json/,
   );
 });

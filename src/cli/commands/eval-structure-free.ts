@@ -39,7 +39,7 @@ export const evalStructureFree: Command = {
         kind: "string",
         required: true,
         placeholder: "DIR",
-        help: "a structure-free model: a finished run directory (bnformer train --task random-dag) or its model/",
+        help: "a structure-free model (bnformer train --task random-dag): a run directory (its model/, or its checkpoint/ while training), model/ or checkpoint/",
       },
       out: { kind: "string", required: true, placeholder: "DIR", help: "output directory" },
       episodes: { kind: "int", min: 1, default: 2000, help: "episodes per point" },
@@ -106,7 +106,7 @@ export const evalStructureFree: Command = {
         maxParents: num(args, "max-parents") ?? base.heldOut.maxParents,
       },
     };
-    const result = await evaluateStructureFree(model, options, `trained model ${dir}`, (l) =>
+    const result = await evaluateStructureFree(model, options, model.description, (l) =>
       io.err(`${l}\n`),
     );
     writeFileAtomic(join(out, "points.csv"), structureFreePointsCsv(result));
@@ -127,7 +127,7 @@ export const evalStructureFree: Command = {
     );
     const checks = result.ratios.filter((r) => r.met !== null);
     io.out(
-      `evaluated ${dir}: model TV ≤ ${BMA_FACTOR.toFixed(2)} × BMA's at ${checks.filter((c) => c.met).length} of ${checks.length} held-out lengths, ` +
+      `evaluated ${model.description}: model TV ≤ ${BMA_FACTOR.toFixed(2)} × BMA's at ${checks.filter((c) => c.met).length} of ${checks.length} held-out lengths, ` +
         `${result.seconds.toFixed(1)} s; wrote ${out}/report.md\n`,
     );
     return 0;
