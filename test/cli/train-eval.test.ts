@@ -173,6 +173,7 @@ test("train --dag-prior modular records the structure prior in run.json; stray f
   const args = ["--task", "random-dag", "--dag-prior", "modular", "--steps", "2", ...TINY];
   const t = await run(train, [...args, "--edge-prob", "0.4", "--out", out]);
   assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /bnformer eval-structure-free --model /);
   const runJson = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as {
     task: { kind: string; randomDag: unknown; prior: unknown };
   };

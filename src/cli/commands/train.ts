@@ -253,7 +253,9 @@ export const train: Command = {
       const evaluate =
         r.config.task.kind === "family"
           ? `bnformer eval-pretrained --model ${out}`
-          : `bnformer eval --checkpoint ${out}`;
+          : r.config.task.randomDag !== null
+            ? `bnformer eval-structure-free --model ${out}`
+            : `bnformer eval --checkpoint ${out}`;
       io.out(
         `trained ${r.step} steps; model in ${out}/${MODEL_DIR} (use --engine model:${out} or ${evaluate})\n`,
       );
