@@ -81,6 +81,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./eval-pretrained.ts")).evalPretrained,
   },
   {
+    name: "eval-structure-free",
+    summary:
+      "evaluate a structure-free model against exact BMA and the baselines, with edge recovery (CSV, JSON, report, figure)",
+    load: async () => (await import("./eval-structure-free.ts")).evalStructureFree,
+  },
+  {
     name: "experiment",
     summary:
       "run the paper's suite: train every graph x seed x target, evaluate with baselines, write report.md",
