@@ -7,7 +7,6 @@
  * PRETRAINED_FREE_DIR is where the package ships one (`--engine pretrained-free`).
  */
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BnformerError } from "../errors.ts";
 import type { Structure } from "../bn/network.ts";
@@ -17,14 +16,7 @@ import type { TransformerSpec, TransformerWeights } from "../model/spec.ts";
 import { tokenLayout } from "../model/encoding.ts";
 import { canonicalJson } from "../model/checkpoint.ts";
 import { naiveConditioning } from "../estimate/options.ts";
-import {
-  CHECKPOINT_DIR,
-  RUN_FILE,
-  loadSavedModel,
-  loadTrainCheckpoint,
-  readRunFile,
-  trainedModelOf,
-} from "./saved-model.ts";
+import { loadSavedModel, runCheckpointOf, trainedModelOf } from "./saved-model.ts";
 import { specForTask } from "./trained-model.ts";
 import type { TrainingTask } from "./tasks.ts";
 import { buildTask, sameLayout, structureLayout } from "./tasks.ts";
@@ -50,24 +42,10 @@ export interface StructureFreeModel {
  */
 export function loadStructureFreeModel(dir: string): StructureFreeModel {
   const saved = loadSavedModel(dir);
-  if (saved.kind === "training" || (saved.kind === "run" && saved.model === null)) {
-    const inRun = saved.kind === "run";
-    const ckptDir = inRun ? join(dir, CHECKPOINT_DIR) : dir;
-    const runFile = join(inRun ? dir : dirname(dir), RUN_FILE);
-    if (!existsSync(runFile))
-      throw new BnformerError(
-        "io",
-        `a training checkpoint without its run's ${RUN_FILE} (expected ${runFile}): give the run directory`,
-        { file: dir },
-      );
-    if (!existsSync(ckptDir))
-      throw new BnformerError("io", "the run has neither a model nor a checkpoint yet", {
-        file: dir,
-      });
-    const { config } = readRunFile(runFile);
-    const kind = config.task.kind;
-    if (config.task.randomDag === null) throw notStructureFree(dir, kind);
-    const ck = saved.kind === "training" ? saved.checkpoint : loadTrainCheckpoint(ckptDir);
+  const run = runCheckpointOf(dir, saved);
+  if (run) {
+    const { config, checkpoint: ck, runFile, ckptDir } = run;
+    if (config.task.randomDag === null) throw notStructureFree(dir, config.task.kind);
     const task = buildTask(config.task);
     if (canonicalJson(specForTask(structureLayout(task), config.model)) !== canonicalJson(ck.spec))
       throw new BnformerError(

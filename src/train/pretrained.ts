@@ -3,7 +3,7 @@
  * or a checkpoint directory, and the shipped one in models/pretrained/ as an engine.
  */
 import { existsSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BnformerError } from "../errors.ts";
 import type { Engine, FamilyModel } from "../model/engine.ts";
@@ -11,13 +11,7 @@ import { familyEngine } from "../model/engine.ts";
 import { canonicalJson } from "../model/checkpoint.ts";
 import { buildTask } from "./tasks.ts";
 import { specForTask } from "./trained-model.ts";
-import {
-  CHECKPOINT_DIR,
-  RUN_FILE,
-  loadSavedModel,
-  readRunFile,
-  trainedModelOf,
-} from "./saved-model.ts";
+import { loadSavedModel, runCheckpointOf, trainedModelOf } from "./saved-model.ts";
 
 /** Where the package ships its pretrained family model (src/ and dist/ sit at the same depth). */
 export const PRETRAINED_DIR = fileURLToPath(new URL("../../models/pretrained/", import.meta.url));
@@ -42,22 +36,10 @@ export function loadFamilyModel(dir: string): LoadedFamilyModel {
       { file: dir },
     );
   if (saved.kind === "construction") throw notFamily("a construction");
-  if (saved.kind === "training" || (saved.kind === "run" && saved.model === null)) {
-    const ckptDir = saved.kind === "training" ? dir : join(dir, CHECKPOINT_DIR);
-    const runFile = saved.kind === "training" ? join(dirname(dir), RUN_FILE) : join(dir, RUN_FILE);
-    if (!existsSync(runFile))
-      throw new BnformerError(
-        "io",
-        `a training checkpoint without its run's ${RUN_FILE} (expected ${runFile}): give the run directory`,
-        { file: dir },
-      );
-    if (!existsSync(ckptDir))
-      throw new BnformerError("io", `the run has neither a model nor a checkpoint yet`, {
-        file: dir,
-      });
-    const { config } = readRunFile(runFile);
+  const run = runCheckpointOf(dir, saved);
+  if (run) {
+    const { config, checkpoint: ck, runFile, ckptDir } = run;
     if (config.task.kind !== "family") throw notFamily(`a "${config.task.kind}" training run`);
-    const ck = saved.kind === "training" ? saved.checkpoint : loadTrainCheckpointOf(ckptDir);
     const layout = buildTask(config.task).layout;
     if (!("kind" in layout)) throw notFamily("a row-token training run");
     if (canonicalJson(specForTask(layout, config.model)) !== canonicalJson(ck.spec))
@@ -77,13 +59,6 @@ export function loadFamilyModel(dir: string): LoadedFamilyModel {
     model: { spec: t.spec, weights: t.weights, layout: t.task.layout },
     description: `trained model ${saved.dir}`,
   };
-}
-
-function loadTrainCheckpointOf(dir: string) {
-  const saved = loadSavedModel(dir);
-  if (saved.kind !== "training")
-    throw new BnformerError("parse", `expected a training checkpoint here`, { file: dir });
-  return saved.checkpoint;
 }
 
 /**

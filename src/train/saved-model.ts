@@ -13,7 +13,7 @@
  * Nothing here loads jax-js (src/model/jax/setup.ts loads it on demand).
  */
 import { existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BnformerError } from "../errors.ts";
 import { readBytes } from "../files.ts";
 import type { Place, Schema } from "../schema.ts";
@@ -411,4 +411,37 @@ export function readRunFile(path: string, read: FileReader = readBytes): RunFile
 /** Seconds of each training session (a run's sessions.json). */
 export function readSessions(path: string): number[] {
   return array(number({ min: 0 }))(readJsonFile(path), { file: path, path: [] });
+}
+
+/** A run's latest training checkpoint, with the run's request and where both were read. */
+export interface RunCheckpoint {
+  readonly config: RunConfig;
+  readonly checkpoint: LoadedTrainCheckpoint;
+  readonly runFile: string;
+  readonly ckptDir: string;
+}
+
+/**
+ * The training checkpoint `saved` (loaded from `dir`) stands for: a run directory that has
+ * no model yet (its checkpoint/), or a run's checkpoint/ (the run.json next to it); null for
+ * anything else. Refused, naming `dir`, when the run.json or the checkpoint is missing.
+ */
+export function runCheckpointOf(dir: string, saved: SavedModel): RunCheckpoint | null {
+  if (!(saved.kind === "training" || (saved.kind === "run" && saved.model === null))) return null;
+  const inRun = saved.kind === "run";
+  const ckptDir = inRun ? join(dir, CHECKPOINT_DIR) : dir;
+  const runFile = join(inRun ? dir : dirname(dir), RUN_FILE);
+  if (!existsSync(runFile))
+    throw new BnformerError(
+      "io",
+      `a training checkpoint without its run's ${RUN_FILE} (expected ${runFile}): give the run directory`,
+      { file: dir },
+    );
+  if (!existsSync(ckptDir))
+    throw new BnformerError("io", "the run has neither a model nor a checkpoint yet", {
+      file: dir,
+    });
+  const { config } = readRunFile(runFile);
+  const checkpoint = saved.kind === "training" ? saved.checkpoint : loadTrainCheckpoint(ckptDir);
+  return { config, checkpoint, runFile, ckptDir };
 }
