@@ -301,6 +301,32 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
   );
 });
 
+test(
+  "a cold first view of asia at n = 500: first render and the construction's time",
+  { skip, timeout: 120_000 },
+  async (t) => {
+    // A fresh browser context: nothing cached, a new worker (cold JIT), as a first visit.
+    const context = await browser!.createBrowserContext();
+    try {
+      const page = await context.newPage();
+      await page.setViewport({ width: 1400, height: 1000 });
+      await page.goto(`${url}?network=asia&n=500&seed=1&target=dysp`);
+      await viewDone(page);
+      const firstRenderMs = Number(
+        await page.evaluate(() => document.documentElement.dataset["firstRenderMs"]),
+      );
+      const constructionMs = Number(await page.$eval("#construction-ms", (e) => e.textContent));
+      assert.ok(firstRenderMs > 0 && constructionMs > 0);
+      const answers = await pageAnswers(page);
+      assert.deepEqual(Object.keys(answers).sort(), ["truth", ...methods].sort());
+      t.diagnostic(`cold first render, asia n = 500: ${firstRenderMs} ms (target < 2000)`);
+      t.diagnostic(`cold construction's answer, asia n = 500: ${constructionMs} ms (target < 100)`);
+    } finally {
+      await context.close();
+    }
+  },
+);
+
 /** Grey-level variance and distinct colours of a PNG, decoded by the browser's canvas. */
 async function pixelStats(page: Page, pngBase64: string) {
   return page.evaluate(async (b64) => {
