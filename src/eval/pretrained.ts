@@ -19,14 +19,14 @@
  * network, seed and episode, so training seeds never meet evaluation seeds.
  */
 import { BnformerError } from "../errors.ts";
-import type { Network } from "../bn/network.ts";
+import type { Network, Structure } from "../bn/network.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import type { Rng } from "../bn/rng.ts";
 import { createRng } from "../bn/rng.ts";
 import type { ModularDagOptions } from "../bn/families.ts";
 import { modularRandomDag } from "../bn/families.ts";
 import type { CptPrior } from "../bn/priors.ts";
-import { BROAD_PRIOR, priorLabel, sampleNetwork } from "../bn/priors.ts";
+import { BROAD_PRIOR, DEFAULT_BINARY_PRIOR, priorLabel, sampleNetwork } from "../bn/priors.ts";
 import { sampleRows } from "../bn/sample.ts";
 import { cptRow, parentConfigIndex } from "../bn/cpt.ts";
 import { posteriorMean } from "../estimate/posterior.ts";
@@ -64,6 +64,13 @@ export interface PretrainedEvalOptions {
   readonly realNetworks: readonly Network[];
   /** Two lengths: at the larger the target is 1.15x the MLE, at the smaller 1.00x. */
   readonly realLengths: readonly number[];
+  /**
+   * Target 3's paper graphs: CPTs drawn from `paperPrior` per episode, compared with the
+   * exact posterior mean under that prior at `paperLengths` (the per-graph models' protocol).
+   */
+  readonly paperGraphs: readonly Structure[];
+  readonly paperPrior: CptPrior;
+  readonly paperLengths: readonly number[];
   /** Target 4's network (exact joint); null skips target 4. */
   readonly generationNetwork: Network | null;
   readonly generationContext: number;
@@ -74,6 +81,7 @@ export interface PretrainedEvalOptions {
 export function defaultPretrainedOptions(
   realNetworks: readonly Network[],
   generationNetwork: Network | null,
+  paperGraphs: readonly Structure[] = [],
 ): PretrainedEvalOptions {
   return {
     episodes: 2000,
@@ -85,6 +93,9 @@ export function defaultPretrainedOptions(
     longLengths: [1000, 2000],
     realNetworks,
     realLengths: [50, 500],
+    paperGraphs,
+    paperPrior: DEFAULT_BINARY_PRIOR,
+    paperLengths: [1, 10, 50, 100, 200],
     generationNetwork,
     generationContext: 500,
     generationRows: 10000,
@@ -94,7 +105,7 @@ export function defaultPretrainedOptions(
 /** The evaluation seed (training runs default to small seeds; this is none of theirs). */
 export const DEFAULT_EVAL_SEED = 90_009;
 
-export type PretrainedTarget = "held-out" | "length" | "real" | "generation";
+export type PretrainedTarget = "held-out" | "length" | "real" | "paper" | "generation";
 
 /** One (target, network, length, method, seed): mean TV over the seed's episodes. */
 export interface PretrainedPoint {
@@ -138,6 +149,7 @@ const TARGET_PART: Record<PretrainedTarget, number> = {
   length: 1,
   real: 2,
   generation: 3,
+  paper: 4,
 };
 
 /** The random streams of one episode (see the module header). */
@@ -296,6 +308,30 @@ export function evaluatePretrained(
       }
     }
   });
+  // Target 3, paper graphs: a fresh CPT set per episode, the posterior mean under its prior.
+  const paperLongest = Math.max(0, ...o.paperLengths);
+  o.paperGraphs.forEach((structure, i) => {
+    for (let seed = 0; seed < o.seeds; seed++) {
+      for (let e = 0; e < o.episodes; e++) {
+        const rng = episodeRng(o.evalSeed, "paper", i, seed, e);
+        const net = sampleNetwork(rng.fork(1), structure, o.paperPrior);
+        const longContext = sampleRows(rng.fork(2), net, paperLongest);
+        const query = sampleRows(rng.fork(3), net, 1).data;
+        for (const n of o.paperLengths) {
+          const context = prefix(longContext, n);
+          const add = (method: string, tv: number) =>
+            sums.add("paper", structure.name, n, method, seed, tv);
+          engineTvs(engine, net, context, query, add);
+          add(
+            POSTERIOR_MEAN,
+            nodeAveragedTv(net, query, (v) =>
+              posteriorMean(o.paperPrior, queryCounts(net, context, v, net.parents[v]!, query)),
+            ),
+          );
+        }
+      }
+    }
+  });
   const points = sums.points();
   // Target 4: one generation per seed and engine, the same generator stream for both.
   const gen = o.generationNetwork;
@@ -346,7 +382,8 @@ function checkOptions(o: PretrainedEvalOptions): void {
   };
   positive("episodes", o.episodes);
   positive("seeds", o.seeds);
-  for (const n of [...o.heldOutLengths, ...o.longLengths, ...o.realLengths]) positive("length", n);
+  for (const n of [...o.heldOutLengths, ...o.longLengths, ...o.realLengths, ...o.paperLengths])
+    positive("length", n);
   if (o.realNetworks.length > 0 && o.realLengths.length !== 2)
     throw new BnformerError(
       "config",
@@ -376,7 +413,7 @@ export function pretrainedChecks(
   const [realSmall, realLarge] = [...o.realLengths].sort((a, b) => a - b);
   for (const { target, network, length } of keys.values()) {
     const [reference, factor] =
-      target === "held-out"
+      target === "held-out" || target === "paper"
         ? [POSTERIOR_MEAN, 1.1]
         : target === "length"
           ? [MLE, 1.15]
@@ -524,6 +561,8 @@ const TARGET_TITLES: Record<PretrainedTarget, string> = {
   "held-out": "1. Held-out random networks (TV ÷ the exact posterior mean's)",
   length: "2. Length generalisation (TV ÷ the MLE's)",
   real: "3. Real networks, their own CPTs the truth (TV ÷ the MLE's)",
+  paper:
+    "3. The paper's graphs, CPTs from U(0.1, 0.9) (TV ÷ the exact posterior mean's; the per-graph models' target, 1.10)",
   generation: "4. Generation by Algorithm 1 (joint TV ÷ the MLE engine's)",
 };
 
@@ -551,7 +590,7 @@ export function renderPretrainedSection(
     "",
   ];
   const methods = [MODEL, POSTERIOR_MEAN, MLE, NAIVE];
-  for (const target of ["held-out", "length", "real", "generation"] as const) {
+  for (const target of ["held-out", "length", "real", "paper", "generation"] as const) {
     const checks = r.checks.filter((c) => c.target === target);
     if (checks.length === 0) continue;
     const shown = methods.filter((m) =>

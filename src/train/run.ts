@@ -17,9 +17,10 @@
  * without a checkpoint starts again, calibrating again if it has no fixed steps. A
  * directory whose model is complete is not trained again.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BnformerError } from "../errors.ts";
+import type { TransformerSpec, TransformerWeights } from "../model/spec.ts";
 import { validateSpec } from "../model/spec.ts";
 import { canonicalJson } from "../model/checkpoint.ts";
 import { writeFileAtomic } from "../files.ts";
@@ -36,10 +37,12 @@ import {
   CHECKPOINT_DIR,
   RUN_FILE,
   RUN_FORMAT,
+  loadSavedModel,
   loadTrainCheckpoint,
   loadTrained,
   readRunFile,
   readSessions,
+  trainedModelOf,
 } from "./saved-model.ts";
 
 /** Everything that defines a run, as asked (run.json); its length is `steps`/`minutes`. */
@@ -49,6 +52,47 @@ export interface RunConfig extends RunLength {
   model: ModelSize;
   /** The train settings; sizing.ts gives them their length. */
   train: TrainSettings;
+  /** Start from these weights (fine-tuning) instead of fresh ones; absent: fresh. */
+  initFrom?: InitFrom;
+}
+
+/** The trained model a run starts from, and its weights file's SHA-256 when it was asked. */
+export interface InitFrom {
+  model: string;
+  weightsSha256: string;
+}
+
+/**
+ * The InitFrom record of the trained model in `dir` (a model directory or a finished run):
+ * its path and the SHA-256 its config.json records for its weights.
+ */
+export function initFromModel(dir: string): InitFrom {
+  const saved = loadSavedModel(dir);
+  trainedModelOf(saved); // validates the files, the weights against their SHA-256 included
+  const modelDir = saved.kind === "run" ? join(dir, MODEL_DIR) : dir;
+  const sha = (
+    JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as { weightsSha256: string }
+  ).weightsSha256;
+  return { model: modelDir, weightsSha256: sha };
+}
+
+/** The weights of `initFrom`, checked against the run's spec and the recorded SHA-256. */
+function initialWeightsOf(initFrom: InitFrom, spec: TransformerSpec): TransformerWeights {
+  const now = initFromModel(initFrom.model);
+  if (now.weightsSha256 !== initFrom.weightsSha256)
+    throw new BnformerError(
+      "config",
+      `the model to start from changed since the run was set up (weights SHA-256 ${now.weightsSha256}, run.json has ${initFrom.weightsSha256})`,
+      { file: initFrom.model },
+    );
+  const t = trainedModelOf(loadSavedModel(initFrom.model));
+  if (canonicalJson(t.spec) !== canonicalJson(spec))
+    throw new BnformerError(
+      "config",
+      "the model to start from has another architecture than this run (task and model size must match)",
+      { file: initFrom.model },
+    );
+  return t.weights;
 }
 
 /** What a run is asked to be: the fields of its RunConfig. */
@@ -67,6 +111,7 @@ export function buildRunConfig(r: RunRequest): RunConfig {
     train: r.train,
     steps: r.steps,
     minutes: r.minutes,
+    ...(r.initFrom ? { initFrom: r.initFrom } : {}),
   };
 }
 
@@ -180,6 +225,9 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       progress: o.progress ?? false,
       onStep,
       ...(resumeFrom ? { resumeFrom } : {}),
+      ...(!resumeFrom && config.initFrom
+        ? { initialWeights: initialWeightsOf(config.initFrom, spec) }
+        : {}),
       ...(pace
         ? { resize: { ...pace.resize, onResize: (c: TrainConfig) => void (trainCfg = c) } }
         : {}),

@@ -196,6 +196,9 @@ const runFileSchema = variant("format", {
     train: trainSettingsSchema,
     steps: nullable(integer({ min: 1 })),
     minutes: minutesSchema,
+    initFrom: optional(
+      object({ model: string(), weightsSha256: string(/^[0-9a-f]{64}$/, "a SHA-256") }),
+    ),
     ...startedFields,
   }),
   // Written before the length moved to the checkpoint: train holds the step count (the

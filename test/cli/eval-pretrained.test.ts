@@ -31,6 +31,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 const TINY = [
   ...["--episodes", "2", "--seeds", "2", "--lengths", "1,6", "--long-lengths", "9"],
   ...["--networks", "data/bif/asia.bif,data/bif/cancer.bif", "--real-lengths", "4,8"],
+  ...["--paper-graphs", "chain7", "--paper-lengths", "3"],
   ...["--generation-context", "8", "--generation-rows", "50"],
 ];
 let dir: string;
@@ -67,13 +68,15 @@ test("writes every point, the checks and the report with a verdict per check", a
     points: Point[];
     checks: { target: string; network: string; length: number; met: boolean }[];
   };
-  // 2 held-out lengths + 1 long length (4 methods), 2 networks x 2 lengths (3), generation (2).
-  assert.equal(json.points.length, 2 * (3 * 4 + 2 * 2 * 3 + 2));
+  // 2 held-out lengths + 1 long length (4 methods), 2 networks x 2 lengths (3), one paper
+  // graph at one length (4), generation (2).
+  assert.equal(json.points.length, 2 * (3 * 4 + 2 * 2 * 3 + 4 + 2));
   assert.deepEqual(json.checks.map((c) => `${c.target}:${c.network}:${c.length}`).sort(), [
     "generation:asia:8",
     "held-out:held-out random:1",
     "held-out:held-out random:6",
     "length:held-out random:9",
+    "paper:chain7:3",
     "real:asia:4",
     "real:asia:8",
     "real:cancer:4",

@@ -3,7 +3,7 @@
 // reference executors agreeing, the limits refused, and --engine pretrained without a model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
@@ -231,4 +231,27 @@ test("bnformer eval refuses a family model clearly (it runs through --engine mod
   const r = await run(["eval", "--checkpoint", model, "--out", join(dir, "eval")]);
   assert.equal(r.code, 2);
   assert.match(r.err, /family \(network-agnostic\) model .* --engine model:DIR/);
+});
+
+test("train --init-from DIR fine-tunes a trained model: its weights are the start, recorded in run.json", async () => {
+  const args = (out: string, extra: string[] = []) => [
+    ...["train", "--task", "family", "--steps", "2", "--seed", "4"],
+    ...["--batch", "2", "--query-rows", "2", "--context-max", "12"],
+    ...["--d-model", "8", "--heads", "1", "--mlp", "8", "--out", out, ...extra],
+  ];
+  const fresh = join(dir, "fresh");
+  const tuned = join(dir, "tuned");
+  assert.equal((await run(args(fresh))).code, 0);
+  const r = await run(args(tuned, ["--init-from", model]));
+  assert.equal(r.code, 0, r.err);
+  const rec = JSON.parse(readFileSync(join(tuned, "run.json"), "utf8"));
+  assert.match(rec.initFrom.model, /run[/\\]model$/);
+  assert.match(rec.initFrom.weightsSha256, /^[0-9a-f]{64}$/);
+  // Same seed, same batches: only the starting weights differ, so the first loss does.
+  const firstLoss = (d: string) =>
+    JSON.parse(readFileSync(join(d, "metrics.jsonl"), "utf8").split("\n")[0]!).loss as number;
+  assert.notEqual(firstLoss(tuned), firstLoss(fresh));
+  const bad = await run(args(join(dir, "bad"), ["--init-from", model, "--d-model", "16"]));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /another architecture/);
 });

@@ -13,7 +13,9 @@ import { num, str } from "../args.ts";
 import { checkedOutputFolder, seedOption } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
-import type { Network } from "../../bn/network.ts";
+import type { Network, Structure } from "../../bn/network.ts";
+import type { PaperGraphName } from "../../bn/families.ts";
+import { PAPER_GRAPH_NAMES, paperGraph } from "../../bn/families.ts";
 import { loadNetwork } from "../../bn/network-file.ts";
 import {
   DEFAULT_EVAL_SEED,
@@ -80,6 +82,18 @@ export const evalPretrained: Command = {
         placeholder: "SMALL,LARGE",
         help: "target 3's lengths: at most the MLE's TV at SMALL, 1.15x at LARGE",
       },
+      "paper-graphs": {
+        kind: "string",
+        default: "chain7,tree7,general5",
+        placeholder: "G[,G]",
+        help: "target 3's paper graphs (CPTs from U(0.1, 0.9), against the exact posterior mean)",
+      },
+      "paper-lengths": {
+        kind: "string",
+        default: "1,10,50,100,200",
+        placeholder: "N,N",
+        help: "target 3's lengths on the paper graphs",
+      },
       "generation-network": {
         kind: "string",
         default: "data/bif/asia.bif",
@@ -102,6 +116,7 @@ export const evalPretrained: Command = {
     const base = defaultPretrainedOptions(
       has(3) ? splitList(str(args, "networks")!).map(namedNetwork) : [],
       has(4) ? namedNetwork(str(args, "generation-network")!) : null,
+      has(3) ? splitList(str(args, "paper-graphs")!).map(paperGraphArg) : [],
     );
     const options = {
       ...base,
@@ -111,6 +126,7 @@ export const evalPretrained: Command = {
       heldOutLengths: has(1) ? parseLengths(str(args, "lengths")!) : [],
       longLengths: has(2) ? parseLengths(str(args, "long-lengths")!) : [],
       realLengths: parseLengths(str(args, "real-lengths")!),
+      paperLengths: parseLengths(str(args, "paper-lengths")!),
       generationContext: num(args, "generation-context")!,
       generationRows: num(args, "generation-rows")!,
     };
@@ -137,6 +153,16 @@ export const evalPretrained: Command = {
 /** The network in `path`, named by its file (BIF files often say "network unknown"). */
 function namedNetwork(path: string): Network {
   return { ...loadNetwork(path), name: basename(path).replace(/\.[^.]*$/, "") };
+}
+
+/** A paper graph by name (chain7, tree7, general5, ...), or a usage error listing them. */
+function paperGraphArg(name: string): Structure {
+  if (!(PAPER_GRAPH_NAMES as readonly string[]).includes(name))
+    throw new BnformerError(
+      "config",
+      `--paper-graphs: unknown graph "${name}"; one of ${PAPER_GRAPH_NAMES.join(", ")}`,
+    );
+  return paperGraph(name as PaperGraphName);
 }
 
 function splitList(text: string): string[] {

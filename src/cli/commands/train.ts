@@ -36,7 +36,7 @@ import type { ContextAttention } from "../../model/spec.ts";
 import { MODEL_DIR, defaultModelSize } from "../../train/trained-model.ts";
 import type { RunConfig } from "../../train/run.ts";
 import type { StepMetrics } from "../../train/progress.ts";
-import { buildRunConfig, runTraining } from "../../train/run.ts";
+import { buildRunConfig, initFromModel, runTraining } from "../../train/run.ts";
 import { PRESETS } from "../../experiment/config.ts";
 
 const OPT = PRESETS.cpu.optimiser;
@@ -176,6 +176,11 @@ const options: Record<string, OptionDef> = {
     kind: "boolean",
     help: "continue the run in --out with its stored configuration (other flags are ignored)",
   },
+  "init-from": {
+    kind: "string",
+    placeholder: "DIR",
+    help: "start from this trained model's weights (fine-tuning; same task and model size), not fresh ones",
+  },
   "checkpoint-every": {
     kind: "int",
     min: 0,
@@ -278,7 +283,15 @@ export function runConfigFromArgs(args: Parsed): RunConfig {
     adamw: { ...defaultTrainSettings.adamw, weightDecay: num(args, "weight-decay")! },
     schedule: { peakLr: lr, minLr: lr / 100, warmupSteps: num(args, "warmup")! },
   };
-  return buildRunConfig({ task, model: modelSizeFromArgs(args), train, steps, minutes });
+  const initFrom = str(args, "init-from");
+  return buildRunConfig({
+    task,
+    model: modelSizeFromArgs(args),
+    train,
+    steps,
+    minutes,
+    ...(initFrom !== undefined ? { initFrom: initFromModel(initFrom) } : {}),
+  });
 }
 
 /** The model size the flags describe. */
