@@ -23,6 +23,7 @@ BENCHES=(
   "startup.ts:0"
   "bma.ts:0"
   "experiment-parallel.ts:0"
+  "fit-pretrained.ts:0"
 )
 
 listed=" ${BENCHES[*]} "

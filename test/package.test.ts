@@ -193,6 +193,32 @@ test(
         "bnformer demo",
       );
       assert.match(demo, /^Network .*asia\.bif: 8 variables, 8 edges, 18 free parameters\./);
+      // The shipped pretrained model travels in the package: --engine pretrained needs nothing else.
+      const ctx = join(project, "ctx.csv");
+      ok(
+        spawnSync(bin, ["sample", "--network", asia, "--n", "60", "--seed", "3", "--out", ctx], {
+          encoding: "utf8",
+        }),
+        "bnformer sample",
+      );
+      const predicted = ok(
+        spawnSync(
+          bin,
+          ["predict", "--structure", asia, "--context", ctx, "--target", "dysp"].concat([
+            "--given",
+            "bronc=yes,either=no",
+            "--engine",
+            "pretrained",
+            "--format",
+            "json",
+          ]),
+          { encoding: "utf8" },
+        ),
+        "bnformer predict --engine pretrained",
+      );
+      const dist = Object.values(JSON.parse(predicted).distribution as Record<string, number>);
+      assert.equal(dist.length, 2);
+      assert.ok(Math.abs(dist[0]! + dist[1]! - 1) < 1e-9 && dist[0]! > 0.5, predicted);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,8 +2,10 @@
  * The --engine flag (and its companions) shared by generate, predict and explain:
  * an estimator name, "bma" (exact model averaging over parent sets, src/estimate/bma.ts),
  * "construction" (the hand-built 2-layer transformer, run by the float64 reference
- * executor), "model:DIR" (a saved checkpoint directory) or "pretrained" (the shipped
- * network-agnostic family model in models/pretrained/, PRETRAINED_DIR).
+ * executor), "model:DIR" (a saved checkpoint directory), "pretrained" (the shipped
+ * network-agnostic family model in models/pretrained/, PRETRAINED_DIR) or "pretrained-free"
+ * (the shipped structure-free model in models/pretrained-free/, PRETRAINED_FREE_DIR, which
+ * like bma conditions on every earlier variable).
  */
 import type { OptionDef, Parsed } from "./args.ts";
 import { num, str } from "./args.ts";
@@ -17,6 +19,7 @@ import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-arg
 import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "./bma-args.ts";
 import type { Engine, FamilyModel, TransformerModel } from "../model/engine.ts";
 import { pretrainedEngine } from "../train/pretrained.ts";
+import { pretrainedFreeEngine } from "../train/pretrained-free.ts";
 import {
   constructionEngine,
   estimatorEngine,
@@ -33,8 +36,8 @@ export const engineOptions: Record<string, OptionDef> = {
   engine: {
     kind: "string",
     default: "mle",
-    placeholder: `${ESTIMATORS.join("|")}|bma|construction|pretrained|model:DIR`,
-    help: "what computes the conditionals: an estimator, the constructed transformer, the pretrained model, or a saved model",
+    placeholder: `${ESTIMATORS.join("|")}|bma|construction|pretrained|pretrained-free|model:DIR`,
+    help: "what computes the conditionals: an estimator, the constructed transformer, the pretrained model, the structure-free model, or a saved model",
   },
   ...estimatorOptions,
   estimator: {
@@ -73,9 +76,10 @@ export function engineFromArgs(args: Parsed, contextRows: number): Engine {
   }
   if (name.startsWith("model:")) return modelEngine(name.slice("model:".length));
   if (name === "pretrained") return pretrainedEngine();
+  if (name === "pretrained-free") return pretrainedFreeEngine();
   throw new BnformerError(
     "config",
-    `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, pretrained, model:DIR; got "${name}"`,
+    `--engine must be one of ${ESTIMATORS.join(", ")}, bma, construction, pretrained, pretrained-free, model:DIR; got "${name}"`,
   );
 }
 
@@ -141,7 +145,8 @@ export function conditioningVariables(
   target: number,
 ): number[] {
   const name = engineName(args);
-  if (name === "naive" || name === "bma") return conditioningSet(structure, target, "naive");
+  if (name === "naive" || name === "bma" || name === "pretrained-free")
+    return conditioningSet(structure, target, "naive");
   if (name === "marginal") return [];
   return [...structure.parents[target]!];
 }

@@ -152,6 +152,21 @@ export function estimateBma(
   return predict(structure, fitTarget(structure, context, target, o), query, o.prior);
 }
 
+/** estimateBma at `query` and the target's parent-set posterior, from one fit (for evaluation). */
+export function estimateBmaWithPosterior(
+  structure: Structure,
+  context: Dataset,
+  target: number,
+  query: ArrayLike<number>,
+  opts: BmaOptions,
+): { probs: Float64Array; posterior: ParentSetPosterior } {
+  const o = resolveBmaOptions(structure, opts);
+  checkTarget(structure, target);
+  checkDatasetShape(structure, context);
+  const model = fitTarget(structure, context, target, o);
+  return { probs: predict(structure, model, query, o.prior), posterior: model.summary };
+}
+
 /**
  * The BMA conditional on `context` for generation and engines: each target is fitted on its
  * first call, and each configuration of its candidates is averaged once (cached).

@@ -114,7 +114,7 @@ const GL = gaussLegendre(GL_ORDER);
 export function uniformPosteriorMean(k: number, n: number, low: number, high: number): number {
   checkUniformArgs(k, n, low, high);
   if (n === 0 || low === high) return (low + high) / 2; // no data, or a point mass: the prior mean
-  return Math.min(high, Math.max(low, uniformIntegral(k, n, low, high).mean));
+  return Math.min(high, Math.max(low, memoUniformIntegral(k, n, low, high).mean));
 }
 
 /**
@@ -153,6 +153,36 @@ function uniformIntegral(
   return { logIntegral: peak + Math.log(0.5 * h * z), mean: m1 / z };
 }
 
+// BMA scores every parent set at every configuration, so the same integer (k, n) pairs come
+// back millions of times in an evaluation: remember them (bounded, per prior interval).
+const UNIFORM_MEMO = new Map<string, Map<number, { logIntegral: number; mean: number }>>();
+const UNIFORM_MEMO_MAX = 1 << 16;
+const MEMO_N_LIMIT = 2 ** 20;
+
+/** `uniformIntegral`, remembered for integer counts. */
+function memoUniformIntegral(
+  k: number,
+  n: number,
+  low: number,
+  high: number,
+): { logIntegral: number; mean: number } {
+  if (!(Number.isInteger(k) && Number.isInteger(n) && n < MEMO_N_LIMIT))
+    return uniformIntegral(k, n, low, high);
+  const interval = `${low},${high}`;
+  let memo = UNIFORM_MEMO.get(interval);
+  if (memo === undefined) {
+    if (UNIFORM_MEMO.size >= 16) UNIFORM_MEMO.clear();
+    UNIFORM_MEMO.set(interval, (memo = new Map()));
+  }
+  const key = n * MEMO_N_LIMIT + k;
+  let r = memo.get(key);
+  if (r === undefined) {
+    if (memo.size >= UNIFORM_MEMO_MAX) memo.clear();
+    memo.set(key, (r = uniformIntegral(k, n, low, high)));
+  }
+  return r;
+}
+
 function checkUniformArgs(k: number, n: number, low: number, high: number): void {
   if (!(low >= 0 && high <= 1 && low <= high)) {
     throw new BnformerError(
@@ -186,7 +216,7 @@ export function logMarginalLikelihood(prior: CptPrior, counts: ArrayLike<number>
     if (low === high) {
       return (c1 > 0 ? c1 * Math.log(low) : 0) + (n - c1 > 0 ? (n - c1) * Math.log1p(-low) : 0);
     }
-    return uniformIntegral(c1, n, low, high).logIntegral - Math.log(high - low);
+    return memoUniformIntegral(c1, n, low, high).logIntegral - Math.log(high - low);
   }
   if (prior.kind === "dirichlet-mixture") {
     const terms = prior.alphas.map(

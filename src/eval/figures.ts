@@ -252,6 +252,15 @@ export function ratioFigureSpec(
   } as TopLevelSpec;
 }
 
+// For the pretrained evaluation's figures (pretrained-figures.ts), which share this look.
+export {
+  CONFIG as FIGURE_CONFIG,
+  LEGEND as LINE_LEGEND,
+  DASHES as METHOD_DASHES,
+  X_TITLE as LENGTH_AXIS_TITLE,
+  xDomain as logLengthDomain,
+};
+
 /** SVG text of a Vega-Lite spec (headless vega, estimated text widths). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   // Loaded here, not at the top: `eval --help` and the other commands should not pay for vega.

@@ -10,3 +10,4 @@ export * from "./report.ts";
 export * from "./attention-svg.ts";
 export * from "./model-method.ts";
 export * from "./pretrained.ts";
+export * from "./pretrained-figures.ts";

@@ -151,7 +151,7 @@ function encodeChunk(
 }
 
 /** Softmax of logits[from .. from + k) into out[at ..]. */
-function softmaxInto(
+export function softmaxInto(
   logits: Float32Array,
   from: number,
   k: number,

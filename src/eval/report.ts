@@ -223,7 +223,8 @@ function unseenSection(r: EvalResult, lengths: readonly number[]): string[] {
   ];
 }
 
-function figureSection(figures: readonly FigureLink[]): string[] {
+/** The "### Figures" section: each figure's PNG, then its title, caption and SVG link. */
+export function figureSection(figures: readonly FigureLink[]): string[] {
   if (figures.length === 0) return [];
   return [
     "### Figures",

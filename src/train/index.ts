@@ -14,3 +14,4 @@ export * from "./run.ts";
 export * from "./trained-model.ts";
 export * from "./saved-model.ts";
 export * from "./pretrained.ts";
+export * from "./pretrained-free.ts";

@@ -23,6 +23,7 @@ import {
   child,
   checked,
   integer,
+  jsonObject,
   literal,
   missingField,
   nullable,
@@ -53,7 +54,7 @@ import type { TransformerModel } from "../model/engine.ts";
 import type { TrainConfig, TrainSettings } from "./config.ts";
 import { trainSettingsOf, validateTrainConfig, validateTrainSettings } from "./config.ts";
 import { LOSS_KINDS } from "./loss.ts";
-import type { TaskConfig } from "./tasks.ts";
+import type { EdgeRangeDagTask, ModularDagTask, RandomDagTask, TaskConfig } from "./tasks.ts";
 import { buildTask } from "./tasks.ts";
 import { TARGET_KINDS } from "./targets.ts";
 import type { ModelSize, TrainedModel, TrainedModelConfig } from "./trained-model.ts";
@@ -89,17 +90,27 @@ const priorSchema = variant("kind", {
   }),
 });
 
+const edgeRangeDagSchema: Schema<EdgeRangeDagTask> = object({
+  nodes: integer({ min: 2 }),
+  pMin: number({ min: 0, max: 1 }),
+  pMax: number({ min: 0, max: 1 }),
+  states: integer({ min: 2 }),
+});
+const modularDagSchema: Schema<ModularDagTask> = object({
+  dagPrior: literal("modular"),
+  nodes: integer({ min: 2 }),
+  states: integer({ min: 2 }),
+  edgeProb: probability,
+  maxParents: integer({ min: 0 }),
+});
+// Files written before the modular prior have no "dagPrior": they are edge-range tasks.
+const randomDagSchema: Schema<RandomDagTask> = (v, at) =>
+  jsonObject(v, at).dagPrior === undefined ? edgeRangeDagSchema(v, at) : modularDagSchema(v, at);
+
 const taskConfigSchema: Schema<TaskConfig> = object({
   kind: literal("single", "mixed", "random-dag", "categorical", "family"),
   structures: array(structureSchema),
-  randomDag: nullable(
-    object({
-      nodes: integer({ min: 2 }),
-      pMin: number({ min: 0, max: 1 }),
-      pMax: number({ min: 0, max: 1 }),
-      states: integer({ min: 2 }),
-    }),
-  ),
+  randomDag: nullable(randomDagSchema),
   family: optional(
     object({
       kMax: integer({ min: 0 }),

@@ -6,7 +6,8 @@
  * sampling of the context length N, and R query rows per context. Each batch:
  *   1. draws one N for the whole batch (so its token count is one of few buckets);
  *   2. per context: a generator seeded by one draw of the data stream, then (random-dag)
- *      a structure, (mixed) a uniformly chosen structure, a CPT set from the prior, N
+ *      a structure (`drawRandomDag`: an edge-probability range or the modular prior), (mixed)
+ *      a uniformly chosen structure, a CPT set from the prior, N
  *      context rows and R fresh query rows, all from that generator;
  *   3. encodes ONE shared context (contextVisible "all", no target mark) and R x M query
  *      tokens: every (query row, target) pair, the query showing the variables before its
@@ -24,7 +25,8 @@ import type { Rng } from "../bn/rng.ts";
 import { createRng } from "../bn/rng.ts";
 import type { CptPrior } from "../bn/priors.ts";
 import { sampleNetwork, validatePrior } from "../bn/priors.ts";
-import { randomDag } from "../bn/families.ts";
+import type { ModularDagOptions } from "../bn/families.ts";
+import { modularRandomDag, randomDag } from "../bn/families.ts";
 import { sampleRows } from "../bn/sample.ts";
 import type { Dataset } from "../bn/dataset.ts";
 import type { TokenLayout } from "../model/encoding.ts";
@@ -48,12 +50,51 @@ export interface StructureJson {
   parents: number[][];
 }
 
-/** Random DAGs over X0..X(n-1), one per context (src/bn/families.ts `randomDag`). */
-export interface RandomDagTask {
+/** Random DAGs over X0..X(n-1), one per context: from an edge-probability range or the modular prior. */
+export type RandomDagTask = EdgeRangeDagTask | ModularDagTask;
+
+/** `randomDag` (src/bn/families.ts): edge probability p ~ U(pMin, pMax) per DAG. */
+export interface EdgeRangeDagTask {
   nodes: number;
   pMin: number;
   pMax: number;
   states: number;
+}
+
+/**
+ * `modularRandomDag` (src/bn/families.ts): each earlier node a parent with probability
+ * edgeProb, at most maxParents parents: exactly the structure prior BMA averages over
+ * (src/estimate/bma.ts), so a model trained on it learns to approach BMA
+ * (docs/structure-free.md).
+ */
+export interface ModularDagTask {
+  dagPrior: "modular";
+  nodes: number;
+  states: number;
+  edgeProb: number;
+  maxParents: number;
+}
+
+/** Defaults of the modular prior in `train` (issue 10's held-out distribution). */
+export const DEFAULT_MODULAR_EDGE_PROB = 0.35;
+export const DEFAULT_MODULAR_MAX_PARENTS = 3;
+
+/** The modular-prior DAG options of `r`, or null for an edge-range task. */
+export function modularDagOptions(r: RandomDagTask): ModularDagOptions | null {
+  if (!("dagPrior" in r)) return null;
+  return {
+    nodes: { min: r.nodes, max: r.nodes },
+    states: { min: r.states, max: r.states },
+    edgeProb: r.edgeProb,
+    maxParents: r.maxParents,
+  };
+}
+
+/** One DAG of a random-DAG task, drawn from `rng`. */
+export function drawRandomDag(rng: Rng, r: RandomDagTask): Structure {
+  if (!("dagPrior" in r)) return randomDag(rng, r.nodes, r);
+  // Named like the layout structure, so a drawn DAG and the layout agree on everything but edges.
+  return { ...modularRandomDag(rng, modularDagOptions(r)!), name: `random${r.nodes}` };
 }
 
 /** Random families for the network-agnostic model (family-task.ts); see the module header. */
@@ -194,8 +235,8 @@ export function validateTaskConfig(c: TaskConfig): void {
   if (c.randomDag) {
     const r = c.randomDag;
     if (!Number.isInteger(r.nodes) || r.nodes < 2) bad("randomDag.nodes", r.nodes, ">= 2");
-    // randomDag validates p and states itself; draw one to surface its errors here.
-    randomDag(createRng(0), r.nodes, r);
+    // The DAG samplers validate p, K and states themselves; draw one to surface their errors here.
+    drawRandomDag(createRng(0), r);
   }
 }
 
@@ -282,7 +323,7 @@ function drawBatch(task: TrainingTask, layout: TokenLayout, rng: Rng): TaskDraw 
   for (let b = 0; b < c.batchSize; b++) {
     const g = createRng(rng.nextUint32());
     const structure = c.randomDag
-      ? randomDag(g, c.randomDag.nodes, c.randomDag)
+      ? drawRandomDag(g, c.randomDag)
       : task.structures[task.structures.length === 1 ? 0 : g.nextInt(task.structures.length)]!;
     const net = sampleNetwork(g, structure, c.prior);
     episodes.push({

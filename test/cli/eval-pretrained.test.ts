@@ -87,6 +87,12 @@ test("writes every point, the checks and the report with a verdict per check", a
   const report = readFileSync(join(out, "report.md"), "utf8");
   const verdicts = report.match(/\| (met|missed) \|$/gm) ?? [];
   assert.equal(verdicts.length, json.checks.length);
+  // the figures (targets 1-3 have them), written and linked from the report
+  for (const kind of ["pretrained-tv", "pretrained-ratio", "pretrained-real"]) {
+    assert.ok(readFileSync(join(out, `${kind}.svg`), "utf8").startsWith("<svg"), kind);
+    assert.ok(existsSync(join(out, `${kind}.png`)), kind);
+    assert.ok(report.includes(`](${kind}.png)`) && report.includes(`[SVG](${kind}.svg)`), kind);
+  }
   assert.match(r.out, new RegExp(`of ${json.checks.length} checks met`));
 });
 
@@ -96,8 +102,11 @@ test("the posterior-mean column is the exact posterior mean of the documented ep
   const r = await run([
     ...["eval-pretrained", "--model", model, "--out", out, "--targets", "1"],
     ...["--episodes", "1", "--seeds", "1", "--lengths", "3,7", "--eval-seed", String(evalSeed)],
+    "--no-figures",
   ]);
   assert.equal(r.code, 0, r.err);
+  assert.ok(!existsSync(join(out, "pretrained-tv.svg")), "--no-figures writes none");
+  assert.doesNotMatch(readFileSync(join(out, "report.md"), "utf8"), /### Figures/);
   const points = (
     JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { points: Point[] }
   ).points;

@@ -160,7 +160,7 @@ test("explain refuses engines without attention, missing models and heads that d
     [
       ["--engine", "mle"],
       2,
-      /--engine mle has no attention to explain: give construction, pretrained or model:DIR/,
+      /--engine mle has no attention to explain: give construction, pretrained, pretrained-free or model:DIR/,
     ],
     [["--engine", "model:"], 2, /needs a directory/],
     [["--engine", `model:${join(dir, "nope")}`], 1, /nope: no such directory/],

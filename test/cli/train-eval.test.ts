@@ -16,7 +16,7 @@ import { evaluate } from "../../src/cli/commands/eval.ts";
 import { experiment, experimentFromArgs } from "../../src/cli/commands/experiment.ts";
 import { minutesFor } from "../../src/experiment/config.ts";
 import { runConfig } from "../../src/experiment/plan.ts";
-import { loadTrainedModel } from "../../src/train/saved-model.ts";
+import { loadTrained, loadTrainedModel } from "../../src/train/saved-model.ts";
 
 /** What main() does for one command (the commands may not be registered yet). */
 async function run(
@@ -165,6 +165,40 @@ test("a random-DAG model evaluates on any structure of its layout, and asks whic
   assert.match(
     readFileSync(join(dir, "dag-eval", "report.md"), "utf8"),
     /transformer trained on random DAGs/,
+  );
+});
+
+test("train --dag-prior modular records the structure prior in run.json; stray flags exit 2", async () => {
+  const out = join(dir, "free");
+  const args = ["--task", "random-dag", "--dag-prior", "modular", "--steps", "2", ...TINY];
+  const t = await run(train, [...args, "--edge-prob", "0.4", "--out", out]);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /bnformer eval-structure-free --model /);
+  const runJson = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as {
+    task: { kind: string; randomDag: unknown; prior: unknown };
+  };
+  assert.equal(runJson.task.kind, "random-dag");
+  assert.deepEqual(runJson.task.randomDag, {
+    dagPrior: "modular",
+    nodes: 7,
+    states: 2,
+    edgeProb: 0.4,
+    maxParents: 3,
+  });
+  assert.deepEqual(runJson.task.prior, { kind: "uniform", low: 0.1, high: 0.9 });
+  assert.deepEqual(loadTrained(out).config.task.randomDag, runJson.task.randomDag);
+  const resumed = await run(train, ["--out", out, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.err);
+  const stray = await run(train, [...args, "--p-min", "0.2", "--out", join(dir, "free2")]);
+  assert.equal(stray.code, 2);
+  assert.match(stray.err, /--p-min applies only to --dag-prior edge-range/);
+  const noModular = await run(train, [
+    ...["--task", "random-dag", "--max-parents", "2", "--out", join(dir, "free3")],
+  ]);
+  assert.equal(noModular.code, 2);
+  assert.match(
+    noModular.err,
+    /--max-parents applies only to --task random-dag --dag-prior modular/,
   );
 });
 

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Structure } from "../../src/bn/network.ts";
 import { createRng } from "../../src/bn/rng.ts";
-import { paperGraph, sachsGraph } from "../../src/bn/families.ts";
+import { modularRandomDag, paperGraph, sachsGraph } from "../../src/bn/families.ts";
+import { queryCounts } from "../../src/estimate/counts.ts";
+import { posteriorMean } from "../../src/estimate/posterior.ts";
 import { TOKEN_CONTEXT, TOKEN_QUERY } from "../../src/model/spec.ts";
 import type { TaskConfig } from "../../src/train/tasks.ts";
 import {
@@ -11,6 +13,7 @@ import {
   contextBuckets,
   defaultTaskConfig,
   drawContextLength,
+  modularDagOptions,
   structureLayout,
   structureToJson,
 } from "../../src/train/tasks.ts";
@@ -144,6 +147,70 @@ test("a random-DAG task draws a new DAG per context over one shared layout", () 
     () => buildTask(task({ kind: "random-dag", structures: [], randomDag: null })),
     /structures must be non-empty exactly when randomDag is null/,
   );
+});
+
+test("a modular random-DAG task draws each context's DAG from modularRandomDag, targets at the true parents", () => {
+  const randomDag = {
+    dagPrior: "modular" as const,
+    nodes: 6,
+    states: 2,
+    edgeProb: 0.5,
+    maxParents: 2,
+  };
+  const c = task({ kind: "random-dag", structures: [], randomDag, batchSize: 8 });
+  const t = buildTask(c);
+  assert.equal(structureLayout(t).vars, 6);
+  const { batch, episodes, contextRows } = t.draw(createRng(11));
+  // The same stream by hand: N, then per context a generator from one draw, its DAG first.
+  const rng = createRng(11);
+  assert.equal(drawContextLength(c, rng), contextRows);
+  const shapes = new Set<string>();
+  episodes.forEach((e) => {
+    const expected = modularRandomDag(createRng(rng.nextUint32()), modularDagOptions(randomDag)!);
+    assert.deepEqual(e.structure.parents, expected.parents);
+    assert.ok(e.structure.parents.every((ps) => ps.length <= 2));
+    shapes.add(JSON.stringify(e.structure.parents));
+  });
+  assert.ok(shapes.size > 1, "contexts of one batch have different DAGs");
+  // Targets: the posterior mean at each query row's configuration of the TRUE parents.
+  const e = episodes[3]!;
+  const M = 6;
+  for (let r = 0; r < c.queryRows; r++) {
+    const row = e.queryRows.data.subarray(r * M, (r + 1) * M);
+    for (let m = 0; m < M; m++) {
+      const counts = queryCounts(e.structure, e.context, m, e.structure.parents[m]!, row);
+      const want = posteriorMean(c.prior, counts);
+      const at = ((3 * c.queryRows + r) * M + m) * 2;
+      assert.ok(Math.abs(batch.targets[at]! - want[0]!) < 1e-6, `row ${r} node ${m}`);
+    }
+  }
+  assert.throws(
+    () => buildTask({ ...c, randomDag: { ...randomDag, edgeProb: 1.5 } }),
+    /edgeProb must be in \[0, 1\], got 1.5/,
+  );
+});
+
+test("modular random DAGs over many contexts have the prior's edge frequency", () => {
+  const randomDag = {
+    dagPrior: "modular" as const,
+    nodes: 4,
+    states: 2,
+    edgeProb: 0.3,
+    maxParents: 3,
+  };
+  const t = buildTask(task({ kind: "random-dag", structures: [], randomDag, batchSize: 50 }));
+  const rng = createRng(2);
+  let edges = 0;
+  let contexts = 0;
+  for (let i = 0; i < 20; i++) {
+    for (const e of t.draw(rng).episodes) {
+      edges += e.structure.parents.reduce((n, ps) => n + ps.length, 0);
+      contexts++;
+    }
+  }
+  // With K = 3 >= every node's candidates, each of the 6 pairs is an edge with probability 0.3.
+  const freq = edges / (6 * contexts);
+  assert.ok(Math.abs(freq - 0.3) < 0.03, `edge frequency ${freq}`);
 });
 
 test("a categorical task (Sachs, Dirichlet) has 3 outputs and Dirichlet posterior-mean targets", () => {

@@ -2,14 +2,15 @@
  * `bnformer eval-pretrained --model DIR --out DIR`: a family (network-agnostic) model against
  * issue 9's targets 1-4 (src/eval/pretrained.ts): held-out random networks, length
  * generalisation, real networks with their own CPTs, generation on asia. Writes points.csv
- * (every point), checks.csv, results.json and report.md (the section with the verdicts) into
- * --out. A separate command from `eval`, whose flags (--graph, --structure, --prior, several
- * checkpoints, figures) describe the per-structure protocol; this one has fixed targets and
- * also takes a run's training checkpoint, to measure a run before it finishes.
+ * (every point), checks.csv, results.json, the figures (src/eval/pretrained-figures.ts, SVG
+ * and PNG) and report.md (the section with the verdicts, then the figures) into --out. A
+ * separate command from `eval`, whose flags (--graph, --structure, --prior, several
+ * checkpoints) describe the per-structure protocol; this one has fixed targets and also
+ * takes a run's training checkpoint, to measure a run before it finishes.
  */
 import { basename, join } from "node:path";
 import type { Command } from "../command.ts";
-import { num, str } from "../args.ts";
+import { flag, num, str } from "../args.ts";
 import { checkedOutputFolder, seedOption } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
@@ -27,6 +28,8 @@ import {
   pretrainedResultJson,
   renderPretrainedSection,
 } from "../../eval/pretrained.ts";
+import { writePretrainedFigures } from "../../eval/pretrained-figures.ts";
+import { figureSection } from "../../eval/report.ts";
 import { parseLengths } from "./eval.ts";
 import { loadFamilyModel } from "../../train/pretrained.ts";
 
@@ -38,7 +41,7 @@ export const evalPretrained: Command = {
   def: {
     name: "eval-pretrained",
     summary:
-      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, report)",
+      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, figures, report)",
     usage:
       "bnformer eval-pretrained --model DIR --out DIR [--episodes N] [--seeds N] [--targets 1,2,3,4]",
     options: {
@@ -102,13 +105,14 @@ export const evalPretrained: Command = {
       },
       "generation-context": { kind: "int", min: 1, default: 500, help: "target 4's context rows" },
       "generation-rows": { kind: "int", min: 1, default: 10000, help: "target 4's generated rows" },
+      "no-figures": { kind: "boolean", help: "skip the SVG/PNG figures" },
     },
     examples: [
       "bnformer eval-pretrained --model runs/family --out runs/family/eval",
       "bnformer eval-pretrained --model runs/family/checkpoint --out /tmp/progress --episodes 200 --seeds 1 --targets 1",
     ],
   },
-  run(args, io) {
+  async run(args, io) {
     const out = checkedOutputFolder(str(args, "out")!);
     const targets = parseTargets(str(args, "targets")!);
     const loaded = loadFamilyModel(str(args, "model")!);
@@ -136,11 +140,15 @@ export const evalPretrained: Command = {
     writeFileAtomic(join(out, "points.csv"), pretrainedPointsCsv(result));
     writeFileAtomic(join(out, "checks.csv"), pretrainedChecksCsv(result));
     writeFileAtomic(join(out, "results.json"), pretrainedResultJson(result));
+    const figures = flag(args, "no-figures") ? [] : await writePretrainedFigures(result, out);
     const command = ["bnformer", "eval-pretrained", ...process.argv.slice(3)].join(" ");
     writeFileAtomic(
       join(out, "report.md"),
-      renderPretrainedSection(result) +
-        `\nRun: ${seconds.toFixed(1)} s; files points.csv, checks.csv, results.json; command \`${command}\`.\n`,
+      [
+        renderPretrainedSection(result),
+        ...figureSection(figures),
+        `Run: ${seconds.toFixed(1)} s; files points.csv, checks.csv, results.json; command \`${command}\`.\n`,
+      ].join("\n"),
     );
     const met = result.checks.filter((c) => c.met).length;
     io.out(

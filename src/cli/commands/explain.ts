@@ -20,6 +20,7 @@ import {
   parseGiven,
 } from "../engine-args.ts";
 import { loadPretrainedModel } from "../../train/pretrained.ts";
+import { loadPretrainedFreeModel, structureFreeModel } from "../../train/pretrained-free.ts";
 import { BnformerError } from "../../errors.ts";
 import type { Structure } from "../../bn/network.ts";
 import { variableIndex } from "../../bn/network.ts";
@@ -43,7 +44,7 @@ export const explain: Command = {
       "show a transformer's attention for one query, every layer and head (text, and an SVG heatmap)",
     usage:
       'bnformer explain --structure NET --context rows.csv --target VAR --given "A=a,B=b" ' +
-      "[--engine construction|pretrained|model:DIR] [--checkpoint DIR | --eps E --max-context N] " +
+      "[--engine construction|pretrained|pretrained-free|model:DIR] [--checkpoint DIR | --eps E --max-context N] " +
       "[--layer L --head H] [--rows K] [--svg out.svg] [--format text|json]",
     options: {
       ...contextInputOptions,
@@ -163,10 +164,14 @@ function modelFromArgs(args: Parsed, structure: Structure, contextRows: number):
         });
     return { kind: "transformer", model: constructionModel(c) };
   }
+  if (engine === "pretrained-free") {
+    const free = structureFreeModel(loadPretrainedFreeModel(), structure);
+    return { kind: "transformer", model: free };
+  }
   if (engine !== "pretrained" && !engine.startsWith("model:"))
     throw new BnformerError(
       "config",
-      `--engine ${engine} has no attention to explain: give construction, pretrained or model:DIR`,
+      `--engine ${engine} has no attention to explain: give construction, pretrained, pretrained-free or model:DIR`,
     );
   if (checkpoint !== undefined)
     throw new BnformerError(

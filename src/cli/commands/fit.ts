@@ -5,7 +5,12 @@ import { dataOptions, loadDataArg, loadStructureArg, checkedOutput } from "../sh
 import { ESTIMATORS, estimatorFromArgs } from "../estimator-args.ts";
 import { engineFromArgs, engineName, engineOptions } from "../engine-args.ts";
 import type { EstimatorName } from "../../estimate/index.ts";
-import { fitBmaNetwork, fitNetwork, tabulateConditional } from "../../estimate/index.ts";
+import {
+  fitBmaNetwork,
+  fitNetwork,
+  naiveConditioning,
+  tabulateConditional,
+} from "../../estimate/index.ts";
 import { bmaFromArgs, rejectBmaFlags } from "../bma-args.ts";
 import { saveNetwork } from "../../bn/network-file.ts";
 import type { Network, Structure } from "../../bn/network.ts";
@@ -28,11 +33,11 @@ export const fit: Command = {
     name: "fit",
     summary: "estimate CPTs from data on a structure (the structure file's own CPTs are ignored)",
     notes: [
-      "naive and marginal change the structure: naive conditions each variable on all the earlier ones",
+      "naive, bma and pretrained-free change the structure: they condition each variable on all the earlier ones",
       "(topological order), marginal on none; fit says so and writes that structure.",
     ],
     usage:
-      "bnformer fit --structure NET --data rows.csv --engine mle|dirichlet|bdeu|k2|naive|marginal|bma|construction|model:DIR " +
+      "bnformer fit --structure NET --data rows.csv --engine mle|dirichlet|bdeu|k2|naive|marginal|bma|construction|pretrained-free|model:DIR " +
       "[--alpha A] [--ess E] [--unseen uniform|marginal|error] [--edge-prob P --max-parents K] " +
       "--out fitted.bif|fitted.json",
     options: {
@@ -85,7 +90,12 @@ export const fit: Command = {
     const name = engineName(args);
     let net: Network;
     if (name === "bma") net = fitBmaNetwork(structure, data, bmaFromArgs(args, structure));
-    else if ((ESTIMATORS as readonly string[]).includes(name)) {
+    else if (name === "pretrained-free") {
+      // Like bma it conditions on every earlier variable: tabulate its CPTs over them.
+      const engine = engineFromArgs(args, data.rows);
+      const parents = structure.variables.map((_, v) => naiveConditioning(structure, v));
+      net = tabulateConditional({ ...structure, parents }, engine.bind(structure, data));
+    } else if ((ESTIMATORS as readonly string[]).includes(name)) {
       rejectBmaFlags(args, name);
       net = fitNetwork(structure, data, estimatorFromArgs(args, name as EstimatorName));
     } else {

@@ -77,8 +77,14 @@ export const commands: readonly CommandEntry[] = [
   {
     name: "eval-pretrained",
     summary:
-      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, report)",
+      "evaluate a family (network-agnostic) model against the pretrained targets (CSV, JSON, figures, report)",
     load: async () => (await import("./eval-pretrained.ts")).evalPretrained,
+  },
+  {
+    name: "eval-structure-free",
+    summary:
+      "evaluate a structure-free model against exact BMA and the baselines, with edge recovery (CSV, JSON, report, figure)",
+    load: async () => (await import("./eval-structure-free.ts")).evalStructureFree,
   },
   {
     name: "experiment",

@@ -27,8 +27,13 @@ import { PAPER_GRAPH_NAMES, paperGraph, sachsGraph } from "../../bn/families.ts"
 import type { TrainSettings } from "../../train/config.ts";
 import { defaultTrainSettings } from "../../train/config.ts";
 import type { LossKind } from "../../train/loss.ts";
-import type { LengthSampling, TaskConfig, TaskKind } from "../../train/tasks.ts";
-import { defaultTaskConfig, structureToJson } from "../../train/tasks.ts";
+import type { LengthSampling, ModularDagTask, TaskConfig, TaskKind } from "../../train/tasks.ts";
+import {
+  DEFAULT_MODULAR_EDGE_PROB,
+  DEFAULT_MODULAR_MAX_PARENTS,
+  defaultTaskConfig,
+  structureToJson,
+} from "../../train/tasks.ts";
 import type { TargetKind } from "../../train/targets.ts";
 import { TARGET_KINDS, defaultLossFor } from "../../train/targets.ts";
 import type { ModelSize } from "../../train/trained-model.ts";
@@ -102,6 +107,22 @@ const options: Record<string, OptionDef> = {
     help: "random-dag: edge probability range (default 0.7..1; 0.1..0.8 for <= 5 nodes)",
   },
   "p-max": { kind: "number", min: 0, help: "random-dag: upper end of the edge probability" },
+  "dag-prior": {
+    kind: "choice",
+    choices: ["edge-range", "modular"],
+    default: "edge-range",
+    help: "random-dag: DAGs with p ~ U(p-min, p-max), or the modular prior BMA averages over (--edge-prob, --max-parents)",
+  },
+  "edge-prob": {
+    kind: "number",
+    min: 0,
+    help: `random-dag --dag-prior modular: probability that an earlier node is a parent (default ${DEFAULT_MODULAR_EDGE_PROB})`,
+  },
+  "max-parents": {
+    kind: "int",
+    min: 0,
+    help: `random-dag --dag-prior modular: most parents per node (default ${DEFAULT_MODULAR_MAX_PARENTS})`,
+  },
   "k-max": {
     kind: "int",
     min: 0,
@@ -201,6 +222,7 @@ export const train: Command = {
       "bnformer train --graph chain7 --target posterior-mean --minutes 25 --out runs/chain7-pm",
       "bnformer train --task categorical --edges data/sachs/GroundTruth.csv --steps 3000 --out runs/sachs",
       "bnformer train --task family --k-max 4 --d-max 6 --minutes 240 --out runs/family",
+      "bnformer train --task random-dag --dag-prior modular --edge-prob 0.35 --max-parents 3 --minutes 55 --out runs/free",
       "bnformer train --out runs/chain7-pm --resume",
     ],
   },
@@ -236,7 +258,9 @@ export const train: Command = {
       const evaluate =
         r.config.task.kind === "family"
           ? `bnformer eval-pretrained --model ${out}`
-          : `bnformer eval --checkpoint ${out}`;
+          : r.config.task.randomDag !== null
+            ? `bnformer eval-structure-free --model ${out}`
+            : `bnformer eval --checkpoint ${out}`;
       io.out(
         `trained ${r.step} steps; model in ${out}/${MODEL_DIR} (use --engine model:${out} or ${evaluate})\n`,
       );
@@ -325,6 +349,29 @@ function taskStructures(
       dMax: num(args, "d-max")!,
     };
     return { kind, structures: [], randomDag: null, family };
+  }
+  const modularOnly = ["edge-prob", "max-parents"].find((f) => args.values[f] !== undefined);
+  const modular = kind === "random-dag" && str(args, "dag-prior") === "modular";
+  if (modularOnly !== undefined && !modular)
+    throw new BnformerError(
+      "config",
+      `--${modularOnly} applies only to --task random-dag --dag-prior modular`,
+    );
+  if (modular) {
+    for (const f of ["p-min", "p-max"])
+      if (args.values[f] !== undefined)
+        throw new BnformerError(
+          "config",
+          `--${f} applies only to --dag-prior edge-range; the modular prior takes --edge-prob`,
+        );
+    const randomDag: ModularDagTask = {
+      dagPrior: "modular",
+      nodes: num(args, "nodes")!,
+      states: 2,
+      edgeProb: num(args, "edge-prob") ?? DEFAULT_MODULAR_EDGE_PROB,
+      maxParents: num(args, "max-parents") ?? DEFAULT_MODULAR_MAX_PARENTS,
+    };
+    return { kind, structures: [], randomDag };
   }
   if (kind === "random-dag") {
     const nodes = num(args, "nodes")!;
