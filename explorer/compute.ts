@@ -5,11 +5,19 @@
  * generate`):
  *   context     `sample --seed S --n N`: sampleRows(createRng(S), net, N)
  *   answers     `predict --engine E`: the engine bound to the context, asked one query
- *   attention   `explain`: explainModel of the construction, drawn by attentionSvg
+ *   attention   `explain --engine construction|pretrained`: explainModel of the construction,
+ *               explainFamilyModel of the pretrained model, each drawn by attentionSvg
  *   generation  `generate --engine E --seed S`: generateRows(createRng(S), ...)
  * The worker (worker.ts) runs these off the main thread.
  */
-import type { Dataset, Engine, FamilyModel, Network, PaperGraphName } from "../src/core.ts";
+import type {
+  Dataset,
+  Engine,
+  FamilyModel,
+  ModelExplanation,
+  Network,
+  PaperGraphName,
+} from "../src/core.ts";
 import {
   BnformerError,
   DEFAULT_BINARY_PRIOR,
@@ -21,6 +29,7 @@ import {
   createRng,
   decodeSafetensors,
   estimatorEngine,
+  explainFamilyModel,
   explainModel,
   familyEngine,
   generateRows,
@@ -159,7 +168,7 @@ export function answer(
   }
 }
 
-/** The construction's attention for the query, as `bnformer explain` computes and draws it. */
+/** A transformer's attention for the query, as `bnformer explain` computes and draws it. */
 export interface AttentionPicture {
   svg: string;
   distribution: number[];
@@ -168,10 +177,16 @@ export interface AttentionPicture {
   shown: number;
 }
 
-/** `bnformer explain --engine construction` for `q` on `context` (SVG of its default view). */
-export function constructionAttention(net: Network, context: Dataset, q: Query): AttentionPicture {
-  const c = construct(net, { eps: EXPLORER_EPS, maxContext: Math.max(1, context.rows) });
-  const e = explainModel(constructionModel(c), net, context, q.row, q.target);
+/** The transformers whose attention the page draws. */
+export type AttentionEngine = "construction" | "pretrained";
+
+/** `explain`'s default view (head, SVG, summaries) of one explained query. */
+function attentionPicture(
+  net: Network,
+  context: Dataset,
+  q: Query,
+  e: ModelExplanation,
+): AttentionPicture {
   const base = { structure: net, context, target: q.target, query: q.row, heads: e.heads };
   const view = { ...base, shown: defaultShownHead(base), distribution: e.distribution };
   return {
@@ -180,6 +195,35 @@ export function constructionAttention(net: Network, context: Dataset, q: Query):
     summaries: agreementSummaries(view),
     shown: view.shown,
   };
+}
+
+/** `bnformer explain --engine construction` for `q` on `context` (SVG of its default view). */
+export function constructionAttention(net: Network, context: Dataset, q: Query): AttentionPicture {
+  const c = construct(net, { eps: EXPLORER_EPS, maxContext: Math.max(1, context.rows) });
+  return attentionPicture(
+    net,
+    context,
+    q,
+    explainModel(constructionModel(c), net, context, q.row, q.target),
+  );
+}
+
+/**
+ * `bnformer explain --engine pretrained` (or `model:DIR`) for `q` on `context`: every
+ * context row its own token. A family beyond the model's limits is a BnformerError.
+ */
+export function pretrainedAttention(
+  model: FamilyModel,
+  net: Network,
+  context: Dataset,
+  q: Query,
+): AttentionPicture {
+  return attentionPicture(
+    net,
+    context,
+    q,
+    explainFamilyModel(model, net, context, q.row, q.target),
+  );
 }
 
 /** The sizes of the TV plot for a current context of n rows: TV_SIZES and n, ascending. */

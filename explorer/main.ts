@@ -1,13 +1,15 @@
 /**
  * The explorer page: controls, the network drawn as a DAG (laid out by dagre), the query's
- * answers, the construction's attention, the TV-versus-n plot, the context and generated rows.
+ * answers, the construction's and the pretrained model's attention, the TV-versus-n plot, the
+ * context and generated rows.
  * It computes nothing itself: every number comes from the worker (worker.ts, compute.ts),
  * so the page stays responsive; the view state lives in the URL (state.ts).
  */
 import type { EdgeLabel, Point } from "@dagrejs/dagre";
 import { Graph, layout } from "@dagrejs/dagre";
 import type { NetworkInfo, Reply, Request } from "./protocol.ts";
-import type { Answer, TvPoint } from "./compute.ts";
+import type { AgreementSummary } from "../src/eval/attention-svg.ts";
+import type { Answer, AttentionEngine, TvPoint } from "./compute.ts";
 import type { Method, ViewState } from "./state.ts";
 import { MAX_CONTEXT, MAX_GENERATED, formatState, isPaperGraphName, parseState } from "./state.ts";
 import { PAPER_GRAPH_NAMES } from "../src/bn/families.ts";
@@ -504,11 +506,83 @@ function renderCli(): void {
         `npx bnformer predict --structure ${net} --context context.csv --target ${v}${g} --engine ${engine(m)} --format json`,
     ),
     `npx bnformer explain --structure ${net} --context context.csv --target ${v}${g} --svg attention.svg`,
+    cliMethods.includes("pretrained")
+      ? `npx bnformer explain --structure ${net} --context context.csv --target ${v}${g} --engine pretrained --svg attention-pretrained.svg`
+      : "",
     cliMethods.includes(state.gen)
       ? `npx bnformer generate --structure ${net} --context context.csv --n ${state.rows} --seed ${state.gseed} --engine ${engine(state.gen)}`
       : "",
   ];
   $("#cli").textContent = lines.filter((l) => l !== "").join("\n");
+}
+
+// ---- Attention ----
+
+/** Attention weights: 4 decimals, or 2 significant digits below 1e-4. */
+const fmtWeight = (x: number) => (x === 0 || x >= 1e-4 ? x.toFixed(4) : x.toExponential(1));
+
+/**
+ * One transformer's attention: `explain`'s SVG, and every head's mass by number of agreeing
+ * parents as a table (the summary `explain` prints; full precision in data-value).
+ */
+function renderAttention(
+  engine: AttentionEngine,
+  picture: { svg: string; summaries: AgreementSummary[] } | null,
+  error?: string,
+): void {
+  const box = $(`#attention-${engine}`);
+  const svg = box.querySelector<HTMLElement>(".attention-svg")!;
+  const table = box.querySelector<HTMLTableElement>(".attention-summary")!;
+  const note = box.querySelector<HTMLElement>(".attention-note")!;
+  table.replaceChildren();
+  if (picture === null) {
+    svg.replaceChildren();
+    delete svg.dataset["massByAgreement"];
+    note.textContent = `No attention for this query: ${error ?? "refused"}`;
+    return;
+  }
+  svg.innerHTML = picture.svg;
+  // Each head's attention mass by number of agreeing parents (explain --format json).
+  svg.dataset["massByAgreement"] = JSON.stringify(picture.summaries.map((x) => x.mass));
+  const first = picture.summaries[0]!;
+  const full = first.rows.length - 1;
+  const levels = Array.from({ length: full + 1 }, (_, i) => full - i);
+  const head = html("tr");
+  head.append(html("th", {}, "layer"), html("th", {}, "head"));
+  for (const a of levels)
+    head.append(
+      html("th", { title: `rows agreeing on ${a} of ${full} parents` }, `${a} of ${full}`),
+    );
+  head.append(html("th", {}, "self"));
+  head.append(html("th", { title: `within the ${full} of ${full} rows` }, "TV to uniform"));
+  const counts = html("tr", { class: "muted" });
+  counts.append(html("td", { colspan: "2" }, "rows"));
+  for (const a of levels)
+    counts.append(html("td", { "data-rows": String(a) }, String(first.rows[a])));
+  counts.append(html("td", {}, "1"), html("td"));
+  const thead = html("thead");
+  thead.append(head, counts);
+  const body = html("tbody");
+  const cell = (x: number, key: string) => {
+    const td = html("td", { "data-key": key }, Number.isNaN(x) ? "–" : fmtWeight(x));
+    td.dataset["value"] = String(x);
+    return td;
+  };
+  for (const x of picture.summaries) {
+    const tr = html("tr", { "data-layer": String(x.layer), "data-head": String(x.head) });
+    tr.append(html("td", {}, String(x.layer)), html("td", {}, String(x.head)));
+    for (const a of levels) tr.append(cell(x.mass[a]!, `mass${a}`));
+    tr.append(cell(x.self, "self"), cell(x.fullMatchTv, "tv"));
+    body.append(tr);
+  }
+  table.append(thead, body);
+  // The head that singles out the full matches most (uniform attention would give them rows / (N + 1)).
+  const best = picture.summaries.reduce((a, b) => (b.mass[full]! > a.mass[full]! ? b : a));
+  const rows = best.rows.reduce((a, b) => a + b, 0);
+  note.textContent =
+    `Layer ${best.layer}, head ${best.head}: ${(100 * best.mass[full]!).toFixed(2)}% of the ` +
+    `query's attention is on the ${best.rows[full]} rows that agree on every parent ` +
+    `(${((100 * best.rows[full]!) / (rows + 1)).toFixed(2)}% if spread evenly).`;
 }
 
 // ---- Worker replies ----
@@ -521,7 +595,8 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
     pretrainedShipped = r.shipped;
     $("#pretrained-note").textContent = pretrainedDescription
       ? `Pretrained model: ${pretrainedDescription}.`
-      : "No pretrained model ships with this build (models/pretrained/ is absent), so it has no column.";
+      : "No pretrained model ships with this build (models/pretrained/ is absent), so it has no column and no attention.";
+    $("#attention-pretrained").hidden = pretrainedDescription === null;
     const gen = $<HTMLSelectElement>("#gen-engine");
     gen.replaceChildren(...methods.map((m) => html("option", { value: m }, METHOD_LABEL[m])));
     if (!methods.includes(state.gen)) state = { ...state, gen: "construction" };
@@ -595,17 +670,9 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
         $("#first-render").textContent = ms.toFixed(0);
       }
       break;
-    case "attention": {
-      const box = $("#attention-svg");
-      box.innerHTML = r.svg;
-      // Each head's attention mass by number of agreeing parents (explain --format json).
-      box.dataset["massByAgreement"] = JSON.stringify(r.summaries.map((x) => x.mass));
-      const last = r.summaries[r.summaries.length - 1]!;
-      const full = last.mass[last.mass.length - 1]!;
-      $("#attention-note").textContent =
-        `Layer ${last.layer}: ${(100 * full).toFixed(2)}% of the query's attention is on the ${last.rows[last.rows.length - 1]} rows that agree on every parent.`;
+    case "attention":
+      renderAttention(r.engine, r.picture, r.error);
       break;
-    }
     case "tv":
       tvSizes = r.sizes;
       tvPoints = [...tvPoints.filter((p) => p.n !== r.point.n), r.point].sort((a, b) => a.n - b.n);

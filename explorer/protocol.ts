@@ -1,6 +1,6 @@
 /** Messages between the page (main.ts) and its worker (worker.ts). */
 import type { AgreementSummary } from "../src/eval/attention-svg.ts";
-import type { Answer, TvPoint } from "./compute.ts";
+import type { Answer, AttentionEngine, TvPoint } from "./compute.ts";
 import type { Method, ViewState } from "./state.ts";
 
 /** Page to worker. */
@@ -34,12 +34,13 @@ export type Reply =
   /** The context as `bnformer sample` writes it, and its first rows as state names. */
   | { type: "context"; id: number; rows: number; csv: string; preview: string[][] }
   | { type: "answer"; id: number; answer: Answer }
+  /** One transformer's attention (`explain --engine E`), or why it has none for this query. */
   | {
       type: "attention";
       id: number;
-      svg: string;
-      distribution: number[];
-      summaries: AgreementSummary[];
+      engine: AttentionEngine;
+      picture: { svg: string; distribution: number[]; summaries: AgreementSummary[] } | null;
+      error?: string;
     }
   | { type: "tv"; id: number; point: TvPoint; sizes: number[] }
   | { type: "progress"; id: number; label: string; fraction: number }

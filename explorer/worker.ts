@@ -6,7 +6,7 @@
  */
 import type { Dataset, FamilyModel, Network } from "../src/core.ts";
 import { BnformerError, writeBif, writeCsv } from "../src/core.ts";
-import type { ExplorerModelFile, NetworkSource, Query } from "./compute.ts";
+import type { AttentionEngine, ExplorerModelFile, NetworkSource, Query } from "./compute.ts";
 import {
   MODEL_JSON,
   MODEL_WEIGHTS,
@@ -17,6 +17,7 @@ import {
   givenText,
   loadNetworkSource,
   paperSource,
+  pretrainedAttention,
   resolveQuery,
   sampleContext,
   truthOf,
@@ -147,7 +148,9 @@ async function view(id: number, s: ViewState): Promise<void> {
     csv,
     preview: namedRows(net, context, CONTEXT_PREVIEW_ROWS),
   });
-  const steps = methods.length + 1 + tvSizes(s.n).length;
+  const attentions: AttentionEngine[] =
+    pretrained === null ? ["construction"] : ["construction", "pretrained"];
+  const steps = methods.length + attentions.length + tvSizes(s.n).length;
   let done = 0;
   const progress = (label: string) => post({ type: "progress", id, label, fraction: done / steps });
   for (const method of methods) {
@@ -156,11 +159,12 @@ async function view(id: number, s: ViewState): Promise<void> {
     post({ type: "answer", id, answer: answer(net, context, q, method, pretrained, truth) });
     done++;
   }
-  progress("attention of the construction");
-  if (await superseded(id)) return;
-  const a = constructionAttention(net, context, q);
-  post({ type: "attention", id, svg: a.svg, distribution: a.distribution, summaries: a.summaries });
-  done++;
+  for (const engine of attentions) {
+    progress(`attention of the ${engine === "construction" ? "construction" : "pretrained model"}`);
+    if (await superseded(id)) return;
+    post({ type: "attention", id, engine, ...attentionOf(engine, net, context, q) });
+    done++;
+  }
   const sizes = tvSizes(s.n);
   for (const m of sizes) {
     progress(`TV at n = ${m}`);
@@ -169,6 +173,20 @@ async function view(id: number, s: ViewState): Promise<void> {
     done++;
   }
   post({ type: "done", id });
+}
+
+/** The picture of `engine`'s attention, or why it has none (a family beyond the model's limits). */
+function attentionOf(engine: AttentionEngine, net: Network, context: Dataset, q: Query) {
+  try {
+    const a =
+      engine === "construction"
+        ? constructionAttention(net, context, q)
+        : pretrainedAttention(pretrained!, net, context, q);
+    return { picture: { svg: a.svg, distribution: a.distribution, summaries: a.summaries } };
+  } catch (e) {
+    if (!(e instanceof BnformerError)) throw e;
+    return { picture: null, error: e.message };
+  }
 }
 
 async function generateFor(id: number, s: ViewState): Promise<void> {

@@ -21,10 +21,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import puppeteer from "puppeteer-core";
-import { SHIPPED_MODEL_DIR, prepareModel } from "../../explorer/prepare-model.ts";
+import { SHIPPED_MODEL_DIR, explorerModelDir, prepareModel } from "../../explorer/prepare-model.ts";
 import { loadFamilyModel } from "../../src/train/pretrained.ts";
 import { familyEngine, parseBif } from "../../src/core.ts";
-import { resolveQuery, sampleContext } from "../../explorer/compute.ts";
+import { pretrainedAttention, resolveQuery, sampleContext } from "../../explorer/compute.ts";
 import { cliNumbers } from "./cli-numbers.ts";
 import type { CliNumbers } from "./cli-numbers.ts";
 import { serveStatic } from "./serve.ts";
@@ -41,10 +41,11 @@ let server: Server | undefined;
 let url = "";
 let browser: Browser | undefined;
 /**
- * The family model the page is built with: the shipped one, else a committed training
- * snapshot, so that the browser's model path (fetch, decode, familyEngine) is exercised.
+ * The family model the page is built with, as `npm run explorer:build` picks it: the shipped
+ * one (models/pretrained/), else a development model named by EXPLORER_MODEL, else none (then
+ * the test checks that the page has no pretrained column and no pretrained attention).
  */
-const MODEL_DIR = [SHIPPED_MODEL_DIR, "models/wip/family-A"].find((d) => existsSync(d));
+const MODEL_DIR = explorerModelDir(process.env["EXPLORER_MODEL"]);
 const methods = MODEL_DIR
   ? ["mle", "bdeu", "construction", "pretrained"]
   : ["mle", "bdeu", "construction"];
@@ -189,31 +190,71 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
     given: "lung=no,tub=yes",
     engines: shipped ? methods : methods.filter((m) => m !== "pretrained"),
     gen: { engine: "construction", rows: 15, seed: 4 },
+    explainEngines: shipped ? ["construction", "pretrained"] : ["construction"],
   });
   if (MODEL_DIR && !shipped) {
-    // A training snapshot has no CLI engine name: the library's loader and engine instead.
+    // A development model has no CLI engine name: the library's loader and engine instead.
     const net = parseBif(readFileSync("data/bif/asia.bif", "utf8"));
     const q = resolveQuery(net, "either", "lung=no,tub=yes");
-    const bound = familyEngine(loadFamilyModel(MODEL_DIR).model).bind(
-      net,
-      sampleContext(net, 500, 1),
-    );
-    const p = bound(q.target, q.row);
+    const model = loadFamilyModel(MODEL_DIR).model;
+    const context = sampleContext(net, 500, 1);
+    const p = familyEngine(model).bind(net, context)(q.target, q.row);
     cli.predict["pretrained"] = { yes: p[0]!, no: p[1]! };
+    const a = pretrainedAttention(model, net, context, q);
+    cli.explain["pretrained"] = {
+      ...cli.explain["construction"]!,
+      heads: a.summaries.map((x) => ({
+        layer: x.layer,
+        head: x.head,
+        rowsByAgreement: x.rows,
+        massByAgreement: x.mass,
+        self: x.self,
+        fullMatchTv: Number.isNaN(x.fullMatchTv) ? null : x.fullMatchTv,
+      })),
+    };
   }
   const answers = await pageAnswers(page);
   for (const m of methods) assert.deepEqual(answers[m], cli.predict[m], m);
   // P(either | lung=no, tub=yes) in asia.bif: a deterministic OR.
   assert.deepEqual(answers["truth"], { yes: 1, no: 0 });
-  const mass = await page.$eval(
-    "#attention-svg",
-    (e) => (e as HTMLElement).dataset["massByAgreement"],
-  );
-  assert.deepEqual(
-    JSON.parse(mass!),
-    cli.explain.heads.map((h) => h.massByAgreement),
-  );
-  assert.ok((await page.$$("[data-testid=attention] svg rect")).length > 20);
+  // The attention of each transformer: explain's masses, its SVG drawn, its summary table.
+  const engines = MODEL_DIR ? ["construction", "pretrained"] : ["construction"];
+  for (const engine of engines) {
+    const box = `[data-testid=attention] #attention-${engine}`;
+    assert.equal(await page.$eval(box, (e) => (e as HTMLElement).hidden), false, engine);
+    const mass = await page.$eval(
+      `${box} .attention-svg`,
+      (e) => (e as HTMLElement).dataset["massByAgreement"],
+    );
+    const expected = cli.explain[engine]!.heads.map((h) => h.massByAgreement);
+    assert.deepEqual(JSON.parse(mass!), expected, engine);
+    assert.ok((await page.$$(`${box} .attention-svg svg rect`)).length > 20, engine);
+    const table = await page.$$eval(`${box} .attention-summary tbody tr`, (trs) =>
+      trs.map((tr) =>
+        [...tr.querySelectorAll<HTMLElement>("td[data-key^=mass]")]
+          .map((td) => Number(td.dataset["value"]))
+          .reverse(),
+      ),
+    );
+    assert.deepEqual(table, expected, engine);
+  }
+  if (shipped)
+    assert.match(
+      await page.$eval("#cli", (e) => e.textContent ?? ""),
+      /bnformer explain .* --engine pretrained --svg/,
+    );
+  if (!MODEL_DIR) {
+    // No model at all: no pretrained column, engine, attention or CLI line, and a note why.
+    assert.equal(await page.$("#answers [data-method=pretrained]"), null);
+    assert.equal(await page.$('#gen-engine option[value="pretrained"]'), null);
+    assert.equal(await page.$eval("#attention-pretrained", (e) => (e as HTMLElement).hidden), true);
+    assert.equal(await page.$("#attention-pretrained svg"), null);
+    assert.doesNotMatch(await page.$eval("#cli", (e) => e.textContent ?? ""), /pretrained/);
+    assert.match(
+      await page.$eval("#pretrained-note", (e) => e.textContent ?? ""),
+      /No pretrained model ships with this build/,
+    );
+  }
   const table = await page.$$eval("[data-testid=generated-rows] tr", (trs) =>
     trs.map((tr) => [...tr.children].slice(1).map((c) => c.textContent ?? "")),
   );
@@ -259,6 +300,32 @@ test("the explorer in Chromium shows the CLI's numbers", { skip, timeout: 300_00
       `${Math.max(0, ...longTasks).toFixed(0)} ms`,
   );
 });
+
+test(
+  "a cold first view of asia at n = 500: first render and the construction's time",
+  { skip, timeout: 120_000 },
+  async (t) => {
+    // A fresh browser context: nothing cached, a new worker (cold JIT), as a first visit.
+    const context = await browser!.createBrowserContext();
+    try {
+      const page = await context.newPage();
+      await page.setViewport({ width: 1400, height: 1000 });
+      await page.goto(`${url}?network=asia&n=500&seed=1&target=dysp`);
+      await viewDone(page);
+      const firstRenderMs = Number(
+        await page.evaluate(() => document.documentElement.dataset["firstRenderMs"]),
+      );
+      const constructionMs = Number(await page.$eval("#construction-ms", (e) => e.textContent));
+      assert.ok(firstRenderMs > 0 && constructionMs > 0);
+      const answers = await pageAnswers(page);
+      assert.deepEqual(Object.keys(answers).sort(), ["truth", ...methods].sort());
+      t.diagnostic(`cold first render, asia n = 500: ${firstRenderMs} ms (target < 2000)`);
+      t.diagnostic(`cold construction's answer, asia n = 500: ${constructionMs} ms (target < 100)`);
+    } finally {
+      await context.close();
+    }
+  },
+);
 
 /** Grey-level variance and distinct colours of a PNG, decoded by the browser's canvas. */
 async function pixelStats(page: Page, pngBase64: string) {

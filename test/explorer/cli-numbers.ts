@@ -1,6 +1,6 @@
 // What the CLI prints for one explorer view (test helper, not a test file): the context of
-// `sample`, each engine's `predict --format json`, `explain --format json` and its SVG, and
-// the rows of `generate`. The explorer's tests compare the page's numbers with these.
+// `sample`, each engine's `predict --format json`, each transformer's `explain --format json`
+// and its SVG, and the rows of `generate`. The explorer's tests compare the page's numbers with these.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,21 +20,39 @@ export interface CliView {
   engines: readonly string[];
   /** generate --engine, --n and --seed. */
   gen: { engine: string; rows: number; seed: number };
+  /** explain --engine values (default: the construction only). */
+  explainEngines?: readonly string[];
+}
+
+/** `explain --format json`: the distribution and every head's summary. */
+export interface CliExplanation {
+  target: string;
+  parents: string[];
+  distribution: Record<string, number>;
+  shown: { layer: number; head: number };
+  heads: {
+    layer: number;
+    head: number;
+    rowsByAgreement: number[];
+    massByAgreement: number[];
+    self: number;
+    fullMatchTv: number | null;
+  }[];
 }
 
 export interface CliNumbers {
   contextCsv: string;
   /** predict's distribution (state -> probability) per engine. */
   predict: Record<string, Record<string, number>>;
-  explain: {
-    distribution: Record<string, number>;
-    heads: { layer: number; head: number; massByAgreement: number[] }[];
-  };
-  explainSvg: string;
+  /** explain --format json, per --engine. */
+  explain: Record<string, CliExplanation>;
+  /** explain --svg, per --engine. */
+  explainSvg: Record<string, string>;
   generatedCsv: string;
 }
 
-async function cli(argv: string[]): Promise<string> {
+/** Runs `bnformer argv` in-process; its stdout (a failure is an assertion naming stderr). */
+export async function cli(argv: string[]): Promise<string> {
   const io = captureIo();
   const code = await main(argv, io);
   assert.equal(code, 0, `bnformer ${argv.join(" ")}: ${io.stderr.join("")}`);
@@ -59,15 +77,28 @@ export async function cliNumbers(v: CliView): Promise<CliNumbers> {
       const out = await cli(["predict", ...query, "--engine", engine, "--format", "json"]);
       predict[engine] = (JSON.parse(out) as { distribution: Record<string, number> }).distribution;
     }
-    const svg = join(dir, "attention.svg");
-    const explain = JSON.parse(
-      await cli(["explain", ...query, "--format", "json", "--svg", svg]),
-    ) as CliNumbers["explain"];
+    const explain: CliNumbers["explain"] = {};
+    const explainSvg: CliNumbers["explainSvg"] = {};
+    for (const [i, engine] of (v.explainEngines ?? ["construction"]).entries()) {
+      const svg = join(dir, `attention-${i}.svg`);
+      const out = await cli([
+        "explain",
+        ...query,
+        "--engine",
+        engine,
+        "--format",
+        "json",
+        "--svg",
+        svg,
+      ]);
+      explain[engine] = JSON.parse(out) as CliExplanation;
+      explainSvg[engine] = readFileSync(svg, "utf8");
+    }
     const generatedCsv = await cli([
       ...["generate", "--structure", v.network, "--context", context],
       ...["--n", String(v.gen.rows), "--seed", String(v.gen.seed), "--engine", v.gen.engine],
     ]);
-    return { contextCsv, predict, explain, explainSvg: readFileSync(svg, "utf8"), generatedCsv };
+    return { contextCsv, predict, explain, explainSvg, generatedCsv };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,11 +20,11 @@ import {
 } from "../../src/core.ts";
 import { familyLayout } from "../../src/model/family-encoding.ts";
 import { specForTask } from "../../src/train/trained-model.ts";
-import { loadFamilyModel } from "../../src/train/pretrained.ts";
 import { DEFAULT_EPS } from "../../src/cli/engine-args.ts";
 import { explain } from "../../src/cli/commands/explain.ts";
 import type { Method } from "../../explorer/state.ts";
 import { DEFAULT_STATE, formatState, parseState } from "../../explorer/state.ts";
+import type { AttentionPicture } from "../../explorer/compute.ts";
 import {
   ATTENTION_ROWS,
   EXPLORER_EPS,
@@ -35,14 +35,16 @@ import {
   generate,
   givenText,
   loadNetworkSource,
+  pretrainedAttention,
   resolveQuery,
   sampleContext,
   truthOf,
   tvPoint,
   tvSizes,
 } from "../../explorer/compute.ts";
-import { prepareModel, SHIPPED_MODEL_DIR } from "../../explorer/prepare-model.ts";
-import { cliNumbers } from "./cli-numbers.ts";
+import { SHIPPED_MODEL_DIR, explorerModelDir, prepareModel } from "../../explorer/prepare-model.ts";
+import type { CliExplanation } from "./cli-numbers.ts";
+import { cli, cliNumbers } from "./cli-numbers.ts";
 
 const METHODS: Method[] = ["mle", "bdeu", "construction"];
 
@@ -69,6 +71,29 @@ function pageNumbers(
   };
 }
 
+/** The page's attention numbers are `explain --format json`'s, to the last bit. */
+function assertSameExplanation(net: Network, page: AttentionPicture, cli: CliExplanation): void {
+  const target = net.variables.findIndex((v) => v.name === cli.target);
+  const states = net.variables[target]!.states;
+  assert.deepEqual(
+    Object.fromEntries(states.map((s, i) => [s, page.distribution[i]!])),
+    cli.distribution,
+  );
+  const shown = page.summaries[page.shown]!;
+  assert.deepEqual({ layer: shown.layer, head: shown.head }, cli.shown);
+  assert.deepEqual(
+    page.summaries.map((x) => ({
+      layer: x.layer,
+      head: x.head,
+      rowsByAgreement: x.rows,
+      massByAgreement: x.mass,
+      self: x.self,
+      fullMatchTv: Number.isNaN(x.fullMatchTv) ? null : x.fullMatchTv,
+    })),
+    cli.heads,
+  );
+}
+
 async function assertSameAsCli(
   net: Network,
   file: string,
@@ -85,12 +110,9 @@ async function assertSameAsCli(
   });
   assert.equal(page.contextCsv, cli.contextCsv);
   assert.deepEqual(page.predict, cli.predict);
-  assert.deepEqual(page.predict["construction"], cli.explain.distribution);
-  assert.deepEqual(
-    page.attention.summaries.map((s) => s.mass),
-    cli.explain.heads.map((h) => h.massByAgreement),
-  );
-  assert.equal(page.attention.svg, cli.explainSvg);
+  assert.deepEqual(page.predict["construction"], cli.explain["construction"]!.distribution);
+  assertSameExplanation(net, page.attention, cli.explain["construction"]!);
+  assert.equal(page.attention.svg, cli.explainSvg["construction"]);
   assert.equal(page.generatedCsv, cli.generatedCsv);
 }
 
@@ -218,43 +240,92 @@ test("a family beyond the pretrained model's limits is a refusal, not an error",
   assert.match(a.error ?? "", /state|dMax/);
 });
 
-test("the build's copy of a family model answers as the library's loader does", async (t) => {
-  const out = mkdtempSync(join(tmpdir(), "bnformer-explorer-"));
+/**
+ * The family models the page's pretrained column is tested with: a tiny one trained here
+ * (so the test never depends on a committed model) and the shipped one when it exists.
+ */
+async function familyModelDirs(work: string): Promise<string[]> {
+  const tiny = join(work, "tiny-family");
+  await cli([
+    ...["train", "--task", "family", "--steps", "2", "--seed", "4", "--batch", "2"],
+    ...["--query-rows", "2", "--context-max", "12", "--d-model", "8", "--heads", "2"],
+    ...["--mlp", "8", "--out", tiny],
+  ]);
+  return existsSync(SHIPPED_MODEL_DIR) ? [tiny, SHIPPED_MODEL_DIR] : [tiny];
+}
+
+test("the pretrained model from the page's files: answers and attention equal the CLI's", async () => {
+  const work = mkdtempSync(join(tmpdir(), "bnformer-explorer-"));
   try {
-    assert.equal(prepareModel(join(out, "absent"), out), false);
+    const out = join(work, "public");
+    assert.equal(prepareModel(join(work, "absent"), out), false);
     assert.equal(existsSync(join(out, "pretrained")), false);
-    const dir = existsSync(SHIPPED_MODEL_DIR) ? SHIPPED_MODEL_DIR : "models/wip/family-A";
-    if (!existsSync(dir)) {
-      t.skip(`no family model to copy (neither ${SHIPPED_MODEL_DIR} nor ${dir})`);
-      return;
-    }
-    assert.equal(prepareModel(dir, out), true);
-    const json = JSON.parse(readFileSync(join(out, "pretrained/model.json"), "utf8")) as {
-      shipped: boolean;
-    };
-    assert.equal(json.shipped, dir === SHIPPED_MODEL_DIR);
-    const loaded = familyModelFromFiles(
-      json,
-      readFileSync(join(out, "pretrained/model.safetensors")),
-    );
     const file = "data/bif/asia.bif";
     const net = parseBif(readFileSync(file, "utf8"), { file });
-    const v = { n: 300, seed: 2, target: "either", given: "lung=no,tub=yes" };
-    const context = sampleContext(net, v.n, v.seed);
-    const q = resolveQuery(net, v.target, v.given);
-    const page = answer(net, context, q, "pretrained", loaded).distribution!;
-    const library = familyEngine(loadFamilyModel(dir).model).bind(net, context)(q.target, q.row);
-    assert.deepEqual(page, Array.from(library));
-    if (dir === SHIPPED_MODEL_DIR) {
-      const cli = await cliNumbers({
-        network: file,
-        ...v,
-        engines: ["pretrained"],
-        gen: { engine: "mle", rows: 1, seed: 0 },
-      });
-      assert.deepEqual(Object.values(cli.predict["pretrained"]!), page);
+    for (const dir of await familyModelDirs(work)) {
+      // The model as the build writes it and the worker reads it.
+      assert.equal(prepareModel(dir, out), true);
+      const json = JSON.parse(readFileSync(join(out, "pretrained/model.json"), "utf8")) as {
+        shipped: boolean;
+      };
+      assert.equal(json.shipped, dir === SHIPPED_MODEL_DIR);
+      const loaded = familyModelFromFiles(
+        json,
+        readFileSync(join(out, "pretrained/model.safetensors")),
+      );
+      for (const v of [
+        { n: 500, seed: 1, target: "dysp", given: "bronc=yes,either=no" },
+        { n: 30, seed: 7, target: "either", given: "lung=yes,tub=yes" },
+      ]) {
+        const context = sampleContext(net, v.n, v.seed);
+        const q = resolveQuery(net, v.target, v.given);
+        const engine = `model:${dir}`;
+        const numbers = await cliNumbers({
+          network: file,
+          ...v,
+          engines: [engine],
+          gen: { engine, rows: 5, seed: 2 },
+          explainEngines: [engine],
+        });
+        const states = net.variables[q.target]!.states;
+        const page = answer(net, context, q, "pretrained", loaded).distribution!;
+        assert.deepEqual(
+          Object.fromEntries(states.map((s, i) => [s, page[i]!])),
+          numbers.predict[engine],
+        );
+        const attention = pretrainedAttention(loaded, net, context, q);
+        assertSameExplanation(net, attention, numbers.explain[engine]!);
+        assert.equal(attention.svg, numbers.explainSvg[engine]);
+        // One weight per context row (rows are not merged), in every head.
+        for (const h of numbers.explain[engine]!.heads)
+          assert.equal(
+            h.rowsByAgreement.reduce((a, b) => a + b, 0),
+            v.n,
+          );
+        const generated = generate(net, context, "pretrained", 5, 2, loaded);
+        assert.equal(writeCsv(net, generated), numbers.generatedCsv);
+      }
     }
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
+});
+
+test("a family beyond the pretrained model's limits has no attention: a BnformerError", () => {
+  const { model } = randomFamilyModel(); // kMax 2, dMax 3
+  const net = parseBif(readFileSync("data/bif/child.bif", "utf8"));
+  const context = sampleContext(net, 50, 1);
+  const wide = net.variables.findIndex((v) => v.states.length > 3);
+  const q = resolveQuery(net, net.variables[wide]!.name, "");
+  assert.throws(
+    () => pretrainedAttention(model, net, context, q),
+    (e: unknown) => e instanceof BnformerError && /state|dMax/.test(e.message),
+  );
+});
+
+test("the build's model: models/pretrained/ when present, else the development model, else none", () => {
+  const shipped = existsSync(SHIPPED_MODEL_DIR);
+  assert.equal(explorerModelDir(undefined), shipped ? SHIPPED_MODEL_DIR : null);
+  assert.equal(explorerModelDir(""), shipped ? SHIPPED_MODEL_DIR : null);
+  assert.equal(explorerModelDir("runs/dev"), shipped ? SHIPPED_MODEL_DIR : "runs/dev");
 });
