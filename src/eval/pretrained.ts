@@ -306,8 +306,16 @@ export function evaluatePretrained(
         const query = sampleRows(rng.fork(3), net, 1).data;
         for (const n of o.realLengths) {
           const context = prefix(longContext, n);
-          engineTvs(engine, net, context, query, (method, tv) =>
-            sums.add("real", net.name, n, method, seed, tv),
+          const add = (method: string, tv: number) =>
+            sums.add("real", net.name, n, method, seed, tv);
+          engineTvs(engine, net, context, query, add);
+          // What the model imitates, on a network not drawn from its prior: where the model
+          // and this agree, a miss against the MLE is the prior's, not the model's.
+          add(
+            POSTERIOR_MEAN,
+            nodeAveragedTv(net, query, (v) =>
+              posteriorMean(o.prior, queryCounts(net, context, v, net.parents[v]!, query)),
+            ),
           );
         }
       }

@@ -68,9 +68,9 @@ test("writes every point, the checks and the report with a verdict per check", a
     points: Point[];
     checks: { target: string; network: string; length: number; met: boolean }[];
   };
-  // 2 held-out lengths + 1 long length (4 methods), 2 networks x 2 lengths (3), one paper
+  // 2 held-out lengths + 1 long length (4 methods), 2 networks x 2 lengths (4), one paper
   // graph at one length (4), generation (2).
-  assert.equal(json.points.length, 2 * (3 * 4 + 2 * 2 * 3 + 4 + 2));
+  assert.equal(json.points.length, 2 * (3 * 4 + 2 * 2 * 4 + 4 + 2));
   assert.deepEqual(json.checks.map((c) => `${c.target}:${c.network}:${c.length}`).sort(), [
     "generation:asia:8",
     "held-out:held-out random:1",
