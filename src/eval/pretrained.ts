@@ -211,6 +211,18 @@ export function nodeAveragedTv(
   return sum / nodes;
 }
 
+/** Node-averaged TV of the exact posterior mean under `prior`, told the true parents. */
+function posteriorMeanTv(
+  prior: CptPrior,
+  net: Network,
+  context: Dataset,
+  query: Uint8Array,
+): number {
+  return nodeAveragedTv(net, query, (v) =>
+    posteriorMean(prior, queryCounts(net, context, v, net.parents[v]!, query)),
+  );
+}
+
 /** The baselines every episode runs besides the model (posterior mean: held-out only). */
 const MLE_ENGINE = estimatorEngine({ estimator: "mle" });
 const NAIVE_ENGINE = estimatorEngine({ estimator: "naive" });
@@ -287,12 +299,7 @@ export function evaluatePretrained(
         const add = (method: string, tv: number) =>
           sums.add(target, HELD_OUT_NAME, n, method, seed, tv);
         engineTvs(engine, net, context, ep.query, add);
-        add(
-          POSTERIOR_MEAN,
-          nodeAveragedTv(net, ep.query, (v) =>
-            posteriorMean(o.prior, queryCounts(net, context, v, net.parents[v]!, ep.query)),
-          ),
-        );
+        add(POSTERIOR_MEAN, posteriorMeanTv(o.prior, net, context, ep.query));
       }
     }
   }
@@ -311,12 +318,7 @@ export function evaluatePretrained(
           engineTvs(engine, net, context, query, add);
           // What the model imitates, on a network not drawn from its prior: where the model
           // and this agree, a miss against the MLE is the prior's, not the model's.
-          add(
-            POSTERIOR_MEAN,
-            nodeAveragedTv(net, query, (v) =>
-              posteriorMean(o.prior, queryCounts(net, context, v, net.parents[v]!, query)),
-            ),
-          );
+          add(POSTERIOR_MEAN, posteriorMeanTv(o.prior, net, context, query));
         }
       }
     }
@@ -335,12 +337,7 @@ export function evaluatePretrained(
           const add = (method: string, tv: number) =>
             sums.add("paper", structure.name, n, method, seed, tv);
           engineTvs(engine, net, context, query, add);
-          add(
-            POSTERIOR_MEAN,
-            nodeAveragedTv(net, query, (v) =>
-              posteriorMean(o.paperPrior, queryCounts(net, context, v, net.parents[v]!, query)),
-            ),
-          );
+          add(POSTERIOR_MEAN, posteriorMeanTv(o.paperPrior, net, context, query));
         }
       }
     }

@@ -142,6 +142,15 @@ export function checkFamilyValue(structure: Structure, m: number, x: number, pat
     );
 }
 
+function checkContextColumns(structure: Structure, context: Dataset): void {
+  if (context.vars !== structure.variables.length)
+    throw new BnformerError(
+      "data",
+      `context has ${context.vars} columns; the structure has ${structure.variables.length} variables`,
+      { path: ["context"] },
+    );
+}
+
 /** Context rows as family tokens of `target` (N, I). */
 export function encodeFamilyContext(
   layout: FamilyLayout,
@@ -152,12 +161,7 @@ export function encodeFamilyContext(
   const shape = checkFamilyFits(layout, structure, target);
   const parents = structure.parents[target]!;
   const M = context.vars;
-  if (M !== structure.variables.length)
-    throw new BnformerError(
-      "data",
-      `context has ${M} columns; the structure has ${structure.variables.length} variables`,
-      { path: ["context"] },
-    );
+  checkContextColumns(structure, context);
   const I = layout.width;
   const out = new Float64Array(context.rows * I);
   const pv = new Array<number>(parents.length);
@@ -184,12 +188,7 @@ export function distinctFamilyRows(
 ): { rows: Dataset; counts: number[] } {
   const members = [target, ...structure.parents[target]!];
   const M = context.vars;
-  if (M !== structure.variables.length)
-    throw new BnformerError(
-      "data",
-      `context has ${M} columns; the structure has ${structure.variables.length} variables`,
-      { path: ["context"] },
-    );
+  checkContextColumns(structure, context);
   const index = new Map<number, number>();
   const counts: number[] = [];
   const firstRow: number[] = [];
