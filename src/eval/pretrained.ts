@@ -383,13 +383,16 @@ export function evaluatePretrained(
 /** The network name of the held-out points. */
 export const HELD_OUT_NAME = "held-out random";
 
+/** Throws a "config" error naming `name` unless x is an integer >= 1. */
+export function requirePositiveInteger(name: string, x: number): void {
+  if (!Number.isInteger(x) || x < 1)
+    throw new BnformerError("config", `${name} must be an integer >= 1, got ${x}`, {
+      path: [name],
+    });
+}
+
 function checkOptions(o: PretrainedEvalOptions): void {
-  const positive = (name: string, x: number) => {
-    if (!Number.isInteger(x) || x < 1)
-      throw new BnformerError("config", `${name} must be an integer >= 1, got ${x}`, {
-        path: [name],
-      });
-  };
+  const positive = requirePositiveInteger;
   positive("episodes", o.episodes);
   positive("seeds", o.seeds);
   for (const n of [...o.heldOutLengths, ...o.longLengths, ...o.realLengths, ...o.paperLengths])

@@ -53,7 +53,13 @@ import { tvDistance } from "./metrics.ts";
 import { meanSd, meetsTarget } from "./summary.ts";
 import { csv } from "./results-io.ts";
 import { MLE, NAIVE, POSTERIOR_MEAN } from "./baselines.ts";
-import { DEFAULT_EVAL_SEED, HELD_OUT_NAME, MODEL, nodeAveragedTv } from "./pretrained.ts";
+import {
+  DEFAULT_EVAL_SEED,
+  HELD_OUT_NAME,
+  MODEL,
+  nodeAveragedTv,
+  requirePositiveInteger,
+} from "./pretrained.ts";
 import { DEFAULT_TOKENS_PER_CHUNK, softmaxInto } from "./model-method.ts";
 
 /** The BMA method's name. */
@@ -410,12 +416,7 @@ function padSequences(enc: TokenBatch, chunk: number, T: number): TokenBatch {
 }
 
 function checkOptions(o: StructureFreeEvalOptions): void {
-  const positive = (name: string, x: number) => {
-    if (!Number.isInteger(x) || x < 1)
-      throw new BnformerError("config", `${name} must be an integer >= 1, got ${x}`, {
-        path: [name],
-      });
-  };
+  const positive = requirePositiveInteger;
   positive("episodes", o.episodes);
   positive("seeds", o.seeds);
   positive("edgeQueries", o.edgeQueries);

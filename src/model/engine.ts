@@ -244,7 +244,7 @@ const MAX_TOKEN_STATES = 1 << 16;
 
 /**
  * The counted context of `target` for a family model whose context tokens see only
- * themselves: each distinct family row once, with its count (prepareCountedContext), its
+ * themselves: each distinct family row once, with its count (countedContextCache), its
  * per-layer keys and values taken from `tokenStates` or computed and added there.
  */
 function countedFamilyContext(

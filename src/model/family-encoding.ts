@@ -178,7 +178,7 @@ export function encodeFamilyContext(
 /**
  * The distinct (target, parents) value combinations of `context`'s rows, in order of first
  * appearance, as rows of a dataset (other columns MISSING), with how many rows show each:
- * what a model whose context tokens see only themselves needs (prepareCountedContext).
+ * what a model whose context tokens see only themselves needs (countedContextCache).
  * Values are checked here, so an error names the row of the whole context.
  */
 export function distinctFamilyRows(

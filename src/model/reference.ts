@@ -394,7 +394,7 @@ export interface ContextCache {
   readonly layers: readonly LayerKV[];
   /**
    * log(multiplicity) of each cached token when the cache holds each distinct context
-   * token once (`prepareCountedContext`); absent when every token is cached as itself.
+   * token once (`countedContextCache`); absent when every token is cached as itself.
    */
   readonly logCounts?: Float64Array;
 }
@@ -415,29 +415,13 @@ export function prepareContext(
 }
 
 /**
- * A context of a model whose context tokens attend only to themselves
- * (`contextAttention: "self"`), given as its distinct tokens (N, I) and how many times each
- * occurs: each distinct token is run once, and a query's softmax over the full context equals
- * its softmax over the distinct tokens with log(count) added to their scores. So the cost
- * depends on the number of distinct rows, not on the context's length; outputs equal
- * `forwardQueries` on the full context up to rounding, and attention rows are per distinct
- * token (the weight of all its copies together).
- */
-export function prepareCountedContext(
-  spec: TransformerSpec,
-  weights: TransformerWeights,
-  tokens: Float64Array,
-  counts: ArrayLike<number>,
-): ContextCache {
-  requireSelfContext(spec);
-  const cache = prepareContext(spec, weights, tokens);
-  return countedContextCache(spec, weights, cache.layers, counts);
-}
-
-/**
- * A counted context from per-layer keys and values already computed for its distinct tokens
- * (N, H E) each, e.g. kept from earlier contexts: a context token's state depends on that
- * token alone when context tokens see only themselves.
+ * A counted context for a model whose context tokens attend only to themselves
+ * (`contextAttention: "self"`): each distinct context token once, its per-layer keys and
+ * values (N, H E) each (from `prepareContext` of the same spec and weights, or kept from
+ * earlier contexts: such a token's state depends on the token alone), and how many times it
+ * occurs. A query's softmax over the full context equals its softmax over the distinct
+ * tokens with log(count) added to their scores, so `forwardQueries` gives the full
+ * context's outputs up to rounding, its attention rows per distinct token.
  */
 export function countedContextCache(
   spec: TransformerSpec,
