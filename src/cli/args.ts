@@ -175,3 +175,13 @@ export function formatHelp(def: CommandDef): string {
 export const str = (p: Parsed, k: string): string | undefined => p.values[k] as string | undefined;
 export const num = (p: Parsed, k: string): number | undefined => p.values[k] as number | undefined;
 export const flag = (p: Parsed, k: string): boolean => p.values[k] === true;
+
+/** "1,10,100" as integers (the caller validates their range and order); `flag` names the flag. */
+export function parseLengths(text: string, flag = "lengths"): number[] {
+  return text.split(",").map((s) => {
+    const n = s.trim() === "" ? NaN : Number(s.trim());
+    if (!Number.isInteger(n))
+      throw new BnformerError("config", `--${flag}: "${s.trim()}" is not an integer`);
+    return n;
+  });
+}

@@ -18,8 +18,14 @@ import { bmaConditional, conditioningSet } from "../estimate/index.ts";
 import { ESTIMATORS, estimatorOptions, estimatorFromArgs } from "./estimator-args.ts";
 import { bmaFromArgs, bmaOptions, rejectBmaFlags } from "./bma-args.ts";
 import type { Engine, FamilyModel, TransformerModel } from "../model/engine.ts";
-import { pretrainedEngine } from "../train/pretrained.ts";
-import { pretrainedFreeEngine } from "../train/pretrained-free.ts";
+import { loadPretrainedModel, pretrainedEngine } from "../train/pretrained.ts";
+import {
+  loadPretrainedFreeModel,
+  pretrainedFreeEngine,
+  structureFreeModel,
+} from "../train/pretrained-free.ts";
+import { construct } from "../model/construction.ts";
+import { loadConstruction } from "../model/checkpoint.ts";
 import {
   constructionEngine,
   estimatorEngine,
@@ -194,4 +200,45 @@ export function requireConditioning(
         `"${structure.variables[target]!.name}" conditions on ${need.length > 1 ? "them" : "it"}`,
     );
   }
+}
+
+/** A row-token transformer or a family (network-agnostic) model: what has attention to show. */
+export type AttentionModel =
+  | { kind: "transformer"; model: TransformerModel }
+  | { kind: "family"; model: FamilyModel };
+
+/**
+ * The transformer an --engine names, for `structure`: the construction (loaded from
+ * `checkpoint`, or built for eps and maxContext), the pretrained models, or model:DIR.
+ * An estimator has no attention: a "config" error says so.
+ */
+export function attentionModel(
+  engine: string,
+  structure: Structure,
+  construction: { checkpoint?: string; eps: number; maxContext: number },
+): AttentionModel {
+  const { checkpoint } = construction;
+  if (engine === "construction") {
+    const c = checkpoint ? loadConstruction(checkpoint) : construct(structure, construction);
+    return { kind: "transformer", model: constructionModel(c) };
+  }
+  if (engine === "pretrained-free") {
+    const free = structureFreeModel(loadPretrainedFreeModel(), structure);
+    return { kind: "transformer", model: free };
+  }
+  if (engine !== "pretrained" && !engine.startsWith("model:"))
+    throw new BnformerError(
+      "config",
+      `--engine ${engine} has no attention to explain: give construction, pretrained, pretrained-free or model:DIR`,
+    );
+  if (checkpoint !== undefined)
+    throw new BnformerError(
+      "config",
+      "--checkpoint goes with --engine construction; a saved model is --engine model:DIR",
+    );
+  if (engine === "pretrained") return { kind: "family", model: loadPretrainedModel() };
+  const dir = engine.slice("model:".length);
+  const family = loadFamilyModelIfAny(dir);
+  if (family) return { kind: "family", model: family };
+  return { kind: "transformer", model: loadTransformerModel(dir, structure) };
 }

@@ -38,7 +38,7 @@ import {
   encodeFamilyContext,
   encodeFamilyQueries,
 } from "./family-encoding.ts";
-import type { ContextCache, ContextSource, LayerKV } from "./reference.ts";
+import type { ContextCache, ContextSource, Intervention, LayerKV } from "./reference.ts";
 import {
   contextIsRowLocal,
   forwardQueries,
@@ -348,6 +348,131 @@ export interface ModelExplanation {
   heads: HeadAttention[];
 }
 
+/** A query to explain: a row (entries at and after the target are ignored) and its target. */
+export interface TargetQuery {
+  row: ArrayLike<number>;
+  target: number;
+}
+
+/**
+ * Changes to the forward passes of `explainQueries` (reference.ts `Intervention`), with
+ * `query` the index in the list of queries explained. Layers are 0-based.
+ */
+export interface QueryIntervention {
+  ablateAttention?: ReadonlySet<number>;
+  ablateMlp?: ReadonlySet<number>;
+  /** The weights to use instead of `weights` (length N + 1, the query itself last), or null. */
+  queryAttention?: (
+    layer: number,
+    head: number,
+    query: number,
+    weights: Float64Array,
+  ) => Float64Array | null;
+  /** Each layer's MLP output (length D) at each query token. */
+  onQueryMlp?: (layer: number, query: number, output: Float64Array) => void;
+}
+
+/** `q` for one forwardQueries call whose i-th query token is `queries[at[i]]`. */
+function interventionFor(q: QueryIntervention | undefined, at: readonly number[]): Intervention {
+  if (!q) return {};
+  return {
+    ...(q.ablateAttention ? { ablateAttention: q.ablateAttention } : {}),
+    ...(q.ablateMlp ? { ablateMlp: q.ablateMlp } : {}),
+    ...(q.queryAttention
+      ? {
+          queryAttention: (l: number, h: number, i: number, w: Float64Array) =>
+            q.queryAttention!(l, h, at[i]!, w),
+        }
+      : {}),
+    ...(q.onQueryMlp
+      ? {
+          onQueryMlp: (l: number, out: Float64Array) => {
+            const D = out.length / at.length;
+            at.forEach((qi, i) => q.onQueryMlp!(l, qi, out.subarray(i * D, (i + 1) * D)));
+          },
+        }
+      : {}),
+  };
+}
+
+/** Every layer's and head's attention of query i of a forwardQueries call with N context tokens. */
+function headsOf(
+  spec: TransformerSpec,
+  attention: Float64Array[],
+  i: number,
+  Q: number,
+  N: number,
+): HeadAttention[] {
+  const heads: HeadAttention[] = [];
+  spec.layers.forEach((ls, l) => {
+    for (let h = 0; h < ls.heads; h++) {
+      const at = (h * Q + i) * (N + 1);
+      const a = attention[l]!.subarray(at, at + N + 1);
+      heads.push({
+        layer: l + 1,
+        head: h + 1,
+        weights: Float64Array.from(a.subarray(0, N)),
+        selfWeight: a[N]!,
+      });
+    }
+  });
+  return heads;
+}
+
+/**
+ * Runs queries through `model` on the float64 reference executor, keeping every attention
+ * map, optionally changed by `intervention` (the attention kept is the model's own, before
+ * `queryAttention` replaces it); each distribution is computed as `transformerEngine`
+ * computes it. A shared context is run once for every query.
+ */
+export function explainModelQueries(
+  model: TransformerModel,
+  structure: Structure,
+  context: Dataset,
+  queries: readonly TargetQuery[],
+  intervention?: QueryIntervention,
+): ModelExplanation[] {
+  checkRunnable(model, structure, context);
+  const layout = tokenLayout(model.structure);
+  const shared = model.shareContext ?? false;
+  const groups = new Map<number, number[]>(); // context key -> query indices
+  queries.forEach((q, i) => {
+    const key = shared ? -1 : q.target;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out = new Array<ModelExplanation>(queries.length);
+  const N = context.rows;
+  for (const [key, at] of groups) {
+    const iv = interventionFor(intervention, at);
+    const cache = prepareContext(
+      model.spec,
+      model.weights,
+      encodeContext(layout, context, model.encoding ?? {}, key),
+      iv,
+    );
+    const tokens = encodeQueries(
+      layout,
+      at.map((i) => queries[i]!),
+    );
+    const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, tokens, {
+      intervention: iv,
+    });
+    const O = outputs.length / at.length;
+    at.forEach((qi, i) => {
+      out[qi] = {
+        distribution: targetDistribution(
+          model.spec,
+          layout,
+          outputs.subarray(i * O, (i + 1) * O),
+          queries[qi]!.target,
+        ),
+        heads: headsOf(model.spec, attention, i, at.length, N),
+      };
+    });
+  }
+  return out;
+}
+
 /**
  * Runs one query through `model` on the float64 reference executor, keeping every
  * attention map; the distribution is computed as `transformerEngine` computes it.
@@ -359,37 +484,53 @@ export function explainModel(
   row: ArrayLike<number>,
   target: number,
 ): ModelExplanation {
-  checkRunnable(model, structure, context);
-  const layout = tokenLayout(model.structure);
-  const key = (model.shareContext ?? false) ? -1 : target;
-  const cache = prepareContext(
-    model.spec,
-    model.weights,
-    encodeContext(layout, context, model.encoding ?? {}, key),
-  );
-  const tokens = encodeQueries(layout, [{ row, target }]);
-  const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, tokens);
-  const N = context.rows;
-  const heads: HeadAttention[] = [];
-  model.spec.layers.forEach((ls, l) => {
-    for (let h = 0; h < ls.heads; h++) {
-      const a = attention[l]!.subarray(h * (N + 1), (h + 1) * (N + 1)); // (Q = 1, N + 1)
-      heads.push({
-        layer: l + 1,
-        head: h + 1,
-        weights: Float64Array.from(a.subarray(0, N)),
-        selfWeight: a[N]!,
-      });
-    }
-  });
-  return { distribution: targetDistribution(model.spec, layout, outputs, target), heads };
+  return explainModelQueries(model, structure, context, [{ row, target }])[0]!;
 }
 
 /**
- * One query through a family model on the float64 reference executor, every context row
- * its own token (nothing counted), keeping every attention map: the distribution is the
- * one `familyEngine` returns (up to rounding, it counts identical rows).
+ * Queries through a family model on the float64 reference executor, every context row its
+ * own token (nothing counted), keeping every attention map, optionally changed by
+ * `intervention` (as in `explainModelQueries`): the distributions are the ones
+ * `familyEngine` returns (up to rounding, it counts identical rows).
  */
+export function explainFamilyQueries(
+  model: FamilyModel,
+  structure: Structure,
+  context: Dataset,
+  queries: readonly TargetQuery[],
+  intervention?: QueryIntervention,
+): ModelExplanation[] {
+  const groups = new Map<number, number[]>(); // target -> query indices
+  queries.forEach((q, i) => groups.set(q.target, [...(groups.get(q.target) ?? []), i]));
+  const out = new Array<ModelExplanation>(queries.length);
+  const N = context.rows;
+  for (const [target, at] of groups) {
+    checkFamilyFits(model.layout, structure, target);
+    const iv = interventionFor(intervention, at);
+    const cache = prepareContext(
+      model.spec,
+      model.weights,
+      encodeFamilyContext(model.layout, structure, target, context),
+      iv,
+    );
+    const rows = at.map((i) => queries[i]!.row);
+    const q = encodeFamilyQueries(model.layout, structure, target, rows);
+    const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, q, {
+      intervention: iv,
+    });
+    const O = outputs.length / at.length;
+    const K = structure.variables[target]!.states.length;
+    at.forEach((qi, i) => {
+      out[qi] = {
+        distribution: readout(model.spec, outputs.subarray(i * O, (i + 1) * O), K),
+        heads: headsOf(model.spec, attention, i, at.length, N),
+      };
+    });
+  }
+  return out;
+}
+
+/** One query through a family model (`explainFamilyQueries`). */
 export function explainFamilyModel(
   model: FamilyModel,
   structure: Structure,
@@ -397,29 +538,7 @@ export function explainFamilyModel(
   row: ArrayLike<number>,
   target: number,
 ): ModelExplanation {
-  checkFamilyFits(model.layout, structure, target);
-  const cache = prepareContext(
-    model.spec,
-    model.weights,
-    encodeFamilyContext(model.layout, structure, target, context),
-  );
-  const q = encodeFamilyQueries(model.layout, structure, target, [row]);
-  const { outputs, attention } = forwardQueries(model.spec, model.weights, cache, q);
-  const N = context.rows;
-  const heads: HeadAttention[] = [];
-  model.spec.layers.forEach((ls, l) => {
-    for (let h = 0; h < ls.heads; h++) {
-      const a = attention[l]!.subarray(h * (N + 1), (h + 1) * (N + 1));
-      heads.push({
-        layer: l + 1,
-        head: h + 1,
-        weights: Float64Array.from(a.subarray(0, N)),
-        selfWeight: a[N]!,
-      });
-    }
-  });
-  const K = structure.variables[target]!.states.length;
-  return { distribution: readout(model.spec, outputs, K), heads };
+  return explainFamilyQueries(model, structure, context, [{ row, target }])[0]!;
 }
 
 /** One query explained: the model's distribution, its layer-2 attention and the back-off rows. */

@@ -49,6 +49,30 @@ export interface ForwardOptions {
    * rows of Wo are all zero (they add exactly nothing); the outputs are the same bits.
    */
   keepAttention?: boolean;
+  /** Changes to the forward pass, for studying what each part computes (probe.ts). */
+  intervention?: Intervention;
+}
+
+/**
+ * Changes to a forward pass. Layers are 0-based. An ablated sublayer adds nothing to the
+ * residual stream (zero ablation, bias included) at every token, context and query alike;
+ * `queryAttention` rewrites the attention of query tokens only (`forwardQueries`).
+ */
+export interface Intervention {
+  ablateAttention?: ReadonlySet<number>;
+  ablateMlp?: ReadonlySet<number>;
+  /**
+   * Given a query's attention in (layer, head) as the model computes it (length N + 1, the
+   * query itself last), the weights to use instead, or null to keep them.
+   */
+  queryAttention?: (
+    layer: number,
+    head: number,
+    query: number,
+    weights: Float64Array,
+  ) => Float64Array | null;
+  /** Receives each layer's MLP sublayer output at the query tokens, (Q, D) row-major. */
+  onQueryMlp?: (layer: number, output: Float64Array) => void;
 }
 
 /** Error function, |error| < 2e-16 absolute: a positive series below 3, a continued fraction above. */
@@ -156,13 +180,21 @@ function activate(spec: TransformerSpec, u: Float64Array): void {
 }
 
 /** h += MLP(LN2(h)) for `rows` rows, when the layer has an MLP. */
-function mlpSublayer(spec: TransformerSpec, lw: LayerWeights, h: Float64Array, rows: number): void {
-  if (!lw.mlp) return;
+/** The MLP sublayer in place on h; returns its output (rows, D), null without an MLP. */
+function mlpSublayer(
+  spec: TransformerSpec,
+  lw: LayerWeights,
+  h: Float64Array,
+  rows: number,
+  ablate = false,
+): Float64Array | null {
+  if (!lw.mlp || ablate) return null;
   const x = lw.ln2 ? layerNorm(h, rows, lw.ln2) : h;
   const u = linear(x, rows, lw.mlp.w1, lw.mlp.b1); // (rows, F)
   activate(spec, u);
   const m = linear(u, rows, lw.mlp.w2, lw.mlp.b2); // (rows, D)
   for (let i = 0; i < h.length; i++) h[i] += m[i]!;
+  return m;
 }
 
 function checkModel(spec: TransformerSpec, w: TransformerWeights): void {
@@ -255,7 +287,15 @@ export function forwardReference(
   const T = kinds.length;
   checkModel(spec, weights);
   checkTokens(spec, tokens, T);
-  const run = runTokens(spec, weights, tokens, kinds, opts.keepAttention ?? true, null);
+  const run = runTokens(
+    spec,
+    weights,
+    tokens,
+    kinds,
+    opts.keepAttention ?? true,
+    null,
+    opts.intervention,
+  );
   return { outputs: readout(spec, weights, run.h, kinds), attention: run.attention };
 }
 
@@ -300,6 +340,7 @@ function runTokens(
   kinds: Uint8Array,
   keepAttention: boolean,
   record: LayerKV[] | null,
+  intervention?: Intervention,
 ): { h: Float64Array; attention: Float64Array[] } {
   const T = kinds.length;
   const h = linear(tokens, T, w.embed.w, w.embed.b); // (T, D)
@@ -334,7 +375,7 @@ function runTokens(
       }
     }
     if (att) attention.push(att);
-    finishLayer(spec, lw, h, ctx, T);
+    finishLayer(spec, lw, h, ctx, T, l, intervention);
   });
   return { h, attention };
 }
@@ -353,17 +394,24 @@ function projectQKV(
   };
 }
 
-/** The rest of a layer, in place on h: output projection of the heads, residual, MLP. */
+/**
+ * The rest of layer `l`, in place on h: output projection of the heads, residual, MLP.
+ * Returns the MLP's output (rows, D), null when it has none or it is ablated.
+ */
 function finishLayer(
   spec: TransformerSpec,
   lw: LayerWeights,
   h: Float64Array,
   heads: Float64Array,
   rows: number,
-): void {
-  const o = linear(heads, rows, lw.attn.wo, lw.attn.bo); // (rows, D)
-  for (let i = 0; i < rows * spec.dModel; i++) h[i] += o[i]!;
-  mlpSublayer(spec, lw, h, rows);
+  l: number,
+  intervention?: Intervention,
+): Float64Array | null {
+  if (!intervention?.ablateAttention?.has(l)) {
+    const o = linear(heads, rows, lw.attn.wo, lw.attn.bo); // (rows, D)
+    for (let i = 0; i < rows * spec.dModel; i++) h[i] += o[i]!;
+  }
+  return mlpSublayer(spec, lw, h, rows, intervention?.ablateMlp?.has(l) ?? false);
 }
 
 /** (LN_F and) the readout at every QUERY token, in token order: (Q, O). */
@@ -404,13 +452,14 @@ export function prepareContext(
   spec: TransformerSpec,
   weights: TransformerWeights,
   tokens: Float64Array,
+  intervention?: Intervention,
 ): ContextCache {
   const N = tokens.length / spec.inputDim;
   checkModel(spec, weights);
   checkTokens(spec, tokens, N);
   const kinds = new Uint8Array(N).fill(TOKEN_CONTEXT);
   const layers: LayerKV[] = [];
-  runTokens(spec, weights, tokens, kinds, false, layers);
+  runTokens(spec, weights, tokens, kinds, false, layers, intervention);
   return { spec, weights, n: N, layers };
 }
 
@@ -518,12 +567,14 @@ export function forwardQueries(
         if (logCounts) for (let j = 0; j < N; j++) s[j]! += logCounts[j]!;
         s[N] = dot(q, qo, k, qo, E) * scale;
         softmaxInPlace(s, N + 1);
-        for (let j = 0; j < N; j++) axpy(s[j]!, cv, j * HE + hd * E, ctx, qo, E);
-        axpy(s[N]!, v, qo, ctx, qo, E);
+        const w = opts.intervention?.queryAttention?.(l, hd, i, s.subarray(0, N + 1)) ?? s;
+        for (let j = 0; j < N; j++) axpy(w[j]!, cv, j * HE + hd * E, ctx, qo, E);
+        axpy(w[N]!, v, qo, ctx, qo, E);
       }
     }
     if (att) attention.push(att);
-    finishLayer(spec, lw, h, ctx, Q);
+    const mlp = finishLayer(spec, lw, h, ctx, Q, l, opts.intervention);
+    if (mlp) opts.intervention?.onQueryMlp?.(l, mlp);
   });
   const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
   return { outputs: readout(spec, weights, h, kinds), attention };
@@ -586,7 +637,7 @@ function chunkKV(
   return spec.layers.map((ls, l) => {
     const lw = w.layers[l]!;
     const { k, v } = projectQKV(lw, h, rows);
-    if (l < last) finishLayer(spec, lw, h, new Float64Array(rows * ls.heads * ls.headDim), rows);
+    if (l < last) finishLayer(spec, lw, h, new Float64Array(rows * ls.heads * ls.headDim), rows, l);
     return { k, v };
   });
 }
@@ -641,7 +692,7 @@ export function forwardQueriesStreamed(
   const h = linear(queries, Q, weights.embed.w, weights.embed.b); // (Q, D)
   for (let l = 0; l < last; l++) {
     const ls = spec.layers[l]!;
-    finishLayer(spec, weights.layers[l]!, h, new Float64Array(Q * ls.heads * ls.headDim), Q);
+    finishLayer(spec, weights.layers[l]!, h, new Float64Array(Q * ls.heads * ls.headDim), Q, l);
   }
   const lw = weights.layers[last]!;
   const H = spec.layers[last]!.heads;
@@ -695,7 +746,7 @@ export function forwardQueriesStreamed(
       for (let e = 0; e < E; e++) acc[qo + e]! /= total;
     }
   }
-  finishLayer(spec, lw, h, acc, Q);
+  finishLayer(spec, lw, h, acc, Q, last);
   const kinds = new Uint8Array(Q).fill(TOKEN_QUERY);
   return { outputs: readout(spec, weights, h, kinds), attention: [] };
 }

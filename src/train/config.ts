@@ -28,6 +28,11 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Write a metrics line every this many steps. */
   logEvery: number;
+  /**
+   * Keep the weights at these steps as models (run.ts: snapshots/step-N/), for studying how
+   * a model changes over training; absent or [] = none.
+   */
+  snapshotSteps?: number[];
 }
 
 /** Defaults: AdamW 0.9/0.999/1e-8, weight decay 0.01, clip 1.0, 3e-4 peak, cosine to 1e-6. */
@@ -88,4 +93,7 @@ export function validateTrainConfig(c: TrainConfig): void {
     throw bad("checkpointEvery", c.checkpointEvery, "an integer >= 0");
   if (!Number.isInteger(c.logEvery) || c.logEvery < 1)
     throw bad("logEvery", c.logEvery, "an integer >= 1");
+  const snaps = c.snapshotSteps ?? [];
+  if (!snaps.every((v, i) => Number.isInteger(v) && v >= 1 && (i === 0 || v > snaps[i - 1]!)))
+    throw bad("snapshotSteps", snaps, "ascending integers >= 1");
 }

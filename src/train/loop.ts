@@ -73,6 +73,8 @@ export interface TrainOptions {
   onStep?: (m: StepMetrics) => void;
   /** Once, right after update `atStep`, sets the run's length (see `RunResize`). */
   resize?: RunResize;
+  /** Given the weights after each update listed in `config.snapshotSteps`. */
+  onSnapshot?: (step: number, weights: TransformerWeights) => void | Promise<void>;
 }
 
 /**
@@ -189,6 +191,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         await save();
         o.resize.onResize?.(config);
       }
+      if (o.onSnapshot && config.snapshotSteps?.includes(m.step))
+        await o.onSnapshot(m.step, await weightsFromParams(spec, st.params));
       const every = config.checkpointEvery;
       if (every > 0 && m.step % every === 0 && m.step < config.steps) await save();
       await new Promise<void>((resolve) => setImmediate(resolve));

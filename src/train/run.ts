@@ -8,6 +8,7 @@
  *                   the TrainConfig with the length the run trains to)
  *   sessions.json   seconds trained per session (a resumed run has several)
  *   model/          the trained model (trained-model.ts), written when the run ends
+ *   snapshots/step-N/  the model after update N, for each N in train.snapshotSteps
  * How long a run trains is sizing.ts's: fixed steps, or steps calibrated to a time budget
  * and fitted once more to the run's pace. The budget stays a hard cap: if the machine slows
  * down, the run stops at the cap and saves the model with the steps it reached (recorded
@@ -44,6 +45,9 @@ import {
   readSessions,
   trainedModelOf,
 } from "./saved-model.ts";
+
+/** Where a run keeps its snapshot models (snapshots/step-N/). */
+export const SNAPSHOT_DIR = "snapshots";
 
 /** Everything that defines a run, as asked (run.json); its length is `steps`/`minutes`. */
 export interface RunConfig extends RunLength {
@@ -211,6 +215,13 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     size.resizeAt === null
       ? null
       : paceFit(size.train, size.resizeAt, config.minutes!, before, t0, log);
+  const modelConfigBase = {
+    kind: "trained" as const,
+    task: config.task,
+    model: config.model,
+    encoding: { contextVisible: "all" as const },
+    shareContext: true as const,
+  };
   const onStep = (m: StepMetrics) => {
     pace?.onStep(m);
     o.onStep?.(m);
@@ -228,6 +239,13 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       ...(!resumeFrom && config.initFrom
         ? { initialWeights: initialWeightsOf(config.initFrom, spec) }
         : {}),
+      onSnapshot: (step, weights) =>
+        saveTrainedModel(join(o.outDir, SNAPSHOT_DIR, `step-${step}`), spec, weights, {
+          ...modelConfigBase,
+          train: trainCfg,
+          step,
+          trainSeconds: before + (performance.now() - t0) / 1000,
+        }),
       ...(pace
         ? { resize: { ...pace.resize, onResize: (c: TrainConfig) => void (trainCfg = c) } }
         : {}),
@@ -240,14 +258,10 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     if (r.interrupted && !timeCapped) return { ...base, model: null };
     if (timeCapped) log(`time budget reached at step ${r.step} of ${trainCfg.steps}`);
     saveTrainedModel(join(o.outDir, MODEL_DIR), spec, r.weights, {
-      kind: "trained",
-      task: config.task,
-      model: config.model,
+      ...modelConfigBase,
       train: trainCfg,
       step: r.step,
       trainSeconds: seconds,
-      encoding: { contextVisible: "all" },
-      shareContext: true,
     });
     return { ...base, model: loadTrained(join(o.outDir, MODEL_DIR)) };
   } finally {

@@ -145,6 +145,7 @@ const trainFields = {
   lengthBuckets: array(integer({ min: 1 })),
   checkpointEvery: integer({ min: 0 }),
   logEvery: integer({ min: 1 }),
+  snapshotSteps: optional(array(integer({ min: 1 }))),
 };
 
 const trainConfigSchema: Schema<TrainConfig> = refine(

@@ -17,7 +17,7 @@ import { createTrainStep } from "../../src/train/step.ts";
 import { defaultTrainConfig, defaultTrainSettings } from "../../src/train/config.ts";
 import { buildTask, defaultTaskConfig, structureToJson } from "../../src/train/tasks.ts";
 import type { RunConfig } from "../../src/train/run.ts";
-import { buildRunConfig, runTraining } from "../../src/train/run.ts";
+import { SNAPSHOT_DIR, buildRunConfig, runTraining } from "../../src/train/run.ts";
 import { resizeStep, withSteps } from "../../src/train/sizing.ts";
 import { MODEL_DIR, trainedEngine, specForTask } from "../../src/train/trained-model.ts";
 import type { TrainCheckpointMeta } from "../../src/train/checkpoint.ts";
@@ -329,4 +329,25 @@ test("structures: a single-structure model refuses others; a construction is not
   const p = engine.bind(CHAIN, context)(2, Uint8Array.from([1, 0, 0, 0, 0]));
   assert.ok(p.length === 2 && Math.abs(p[0]! + p[1]! - 1) < 1e-12);
   assert.throws(() => engine.bind(paperGraph("tree5"), context), /trained on "chain5" only/);
+});
+
+test("snapshotSteps keeps the model after those updates; the last one is the final model", async () => {
+  const base = config();
+  const out = join(dir, "snap");
+  await runTraining({
+    outDir: out,
+    config: { ...base, train: { ...base.train, snapshotSteps: [3, 11, STEPS] } },
+  });
+  const final = flattenWeights(loadTrained(out).weights);
+  const last = loadTrained(join(out, SNAPSHOT_DIR, `step-${STEPS}`));
+  assert.equal(last.config.step, STEPS);
+  for (const [k, t] of flattenWeights(last.weights)) assert.deepEqual(t.data, final.get(k)!.data, k);
+  const early = loadTrained(join(out, SNAPSHOT_DIR, "step-3"));
+  assert.equal(early.config.step, 3);
+  const differs = [...flattenWeights(early.weights)].some(
+    ([k, t]) => !t.data.every((v, i) => v === final.get(k)!.data[i]),
+  );
+  assert.ok(differs, "the step-3 snapshot is not the final model");
+  assert.ok(existsSync(join(out, SNAPSHOT_DIR, "step-11")));
+  assert.ok(!existsSync(join(out, SNAPSHOT_DIR, "step-4")));
 });

@@ -10,7 +10,7 @@
  */
 import { basename, join } from "node:path";
 import type { Command } from "../command.ts";
-import { flag, num, str } from "../args.ts";
+import { flag, num, parseLengths, str } from "../args.ts";
 import { checkedOutputFolder, seedOption } from "../shared.ts";
 import { BnformerError } from "../../errors.ts";
 import { writeFileAtomic } from "../../files.ts";
@@ -30,7 +30,6 @@ import {
 } from "../../eval/pretrained.ts";
 import { writePretrainedFigures } from "../../eval/pretrained-figures.ts";
 import { figureSection } from "../../eval/report.ts";
-import { parseLengths } from "./eval.ts";
 import { loadFamilyModel } from "../../train/pretrained.ts";
 
 const REAL_NETWORKS = ["asia", "cancer", "earthquake", "survey", "sachs"]

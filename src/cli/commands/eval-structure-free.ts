@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "../command.ts";
-import { flag, num, str } from "../args.ts";
+import { flag, num, parseLengths, str } from "../args.ts";
 import { checkedOutputFolder, seedOption } from "../shared.ts";
 import { writeFileAtomic } from "../../files.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -23,7 +23,6 @@ import {
 } from "../../eval/structure-free.ts";
 import { structureFreeFigure } from "../../eval/structure-free-figure.ts";
 import { DEFAULT_EVAL_SEED } from "../../eval/pretrained.ts";
-import { parseLengths } from "./eval.ts";
 import { loadStructureFreeModel } from "../../train/pretrained-free.ts";
 import { BnformerError } from "../../errors.ts";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Command } from "../command.ts";
 import { describeModel } from "../../experiment/report.ts";
 import type { Parsed } from "../args.ts";
-import { flag, num, str } from "../args.ts";
+import { flag, num, parseLengths, str } from "../args.ts";
 import {
   loadStructureArg,
   priorFromFlags,
@@ -194,12 +194,3 @@ function evalPrior(args: Parsed, first: TrainedModel): CptPrior {
   return priorFromFlags(kind as SimplePriorKind, args);
 }
 
-/** "1,10,100" as increasing integers (the protocol validates them). */
-export function parseLengths(text: string): number[] {
-  return text.split(",").map((s) => {
-    const n = s.trim() === "" ? NaN : Number(s.trim());
-    if (!Number.isInteger(n))
-      throw new BnformerError("config", `--lengths: "${s.trim()}" is not an integer`);
-    return n;
-  });
-}

@@ -7,7 +7,7 @@
  */
 import type { Command } from "../command.ts";
 import type { Parsed } from "../args.ts";
-import { flag, num, str } from "../args.ts";
+import { flag, num, parseLengths, str } from "../args.ts";
 import { onFirstInterrupt } from "../interrupt.ts";
 import { BnformerError } from "../../errors.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -25,7 +25,6 @@ import type { PlannedRun } from "../../experiment/plan.ts";
 import { runExperiment } from "../../experiment/run.ts";
 import { DEFAULT_QUEUE_NAME, checkQueueUrl } from "../../experiment/queue.ts";
 import { formatMinutes } from "../../experiment/report.ts";
-import { parseLengths } from "./eval.ts";
 import { statusLine } from "./train.ts";
 import { checkedOutputFolder } from "../shared.ts";
 

@@ -13,22 +13,13 @@ import {
   loadStructureArg,
   checkedOutput,
 } from "../shared.ts";
-import {
-  DEFAULT_EPS,
-  loadFamilyModelIfAny,
-  loadTransformerModel,
-  parseGiven,
-} from "../engine-args.ts";
-import { loadPretrainedModel } from "../../train/pretrained.ts";
-import { loadPretrainedFreeModel, structureFreeModel } from "../../train/pretrained-free.ts";
+import type { AttentionModel } from "../engine-args.ts";
+import { DEFAULT_EPS, attentionModel, parseGiven } from "../engine-args.ts";
 import { BnformerError } from "../../errors.ts";
 import type { Structure } from "../../bn/network.ts";
 import { variableIndex } from "../../bn/network.ts";
 import { MISSING } from "../../bn/dataset.ts";
-import { construct } from "../../model/construction.ts";
-import { loadConstruction } from "../../model/checkpoint.ts";
-import type { FamilyModel, TransformerModel } from "../../model/engine.ts";
-import { constructionModel, explainFamilyModel, explainModel } from "../../model/engine.ts";
+import { explainFamilyModel, explainModel } from "../../model/engine.ts";
 import {
   agreementSummaries,
   attentionSvg,
@@ -147,42 +138,14 @@ export const explain: Command = {
   },
 };
 
-/** A row-token transformer or a family (network-agnostic) model. */
-type ExplainedModel =
-  { kind: "transformer"; model: TransformerModel } | { kind: "family"; model: FamilyModel };
-
 /** The transformer named by --engine (and --checkpoint, --eps, --max-context for the construction). */
-function modelFromArgs(args: Parsed, structure: Structure, contextRows: number): ExplainedModel {
-  const engine = str(args, "engine")!;
+function modelFromArgs(args: Parsed, structure: Structure, contextRows: number): AttentionModel {
   const checkpoint = str(args, "checkpoint");
-  if (engine === "construction") {
-    const c = checkpoint
-      ? loadConstruction(checkpoint)
-      : construct(structure, {
-          eps: num(args, "eps")!,
-          maxContext: num(args, "max-context") ?? Math.max(1, contextRows),
-        });
-    return { kind: "transformer", model: constructionModel(c) };
-  }
-  if (engine === "pretrained-free") {
-    const free = structureFreeModel(loadPretrainedFreeModel(), structure);
-    return { kind: "transformer", model: free };
-  }
-  if (engine !== "pretrained" && !engine.startsWith("model:"))
-    throw new BnformerError(
-      "config",
-      `--engine ${engine} has no attention to explain: give construction, pretrained, pretrained-free or model:DIR`,
-    );
-  if (checkpoint !== undefined)
-    throw new BnformerError(
-      "config",
-      "--checkpoint goes with --engine construction; a saved model is --engine model:DIR",
-    );
-  if (engine === "pretrained") return { kind: "family", model: loadPretrainedModel() };
-  const dir = engine.slice("model:".length);
-  const family = loadFamilyModelIfAny(dir);
-  if (family) return { kind: "family", model: family };
-  return { kind: "transformer", model: loadTransformerModel(dir, structure) };
+  return attentionModel(str(args, "engine")!, structure, {
+    ...(checkpoint !== undefined ? { checkpoint } : {}),
+    eps: num(args, "eps")!,
+    maxContext: num(args, "max-context") ?? Math.max(1, contextRows),
+  });
 }
 
 /** The head whose rows are listed: --layer / --head, defaulting as `defaultShownHead`. */

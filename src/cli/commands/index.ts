@@ -63,6 +63,13 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./explain.ts")).explain,
   },
   {
+    name: "probe",
+    summary:
+      "measure how a transformer computes its answer: attention on parent matches, interventions, ablations, training dynamics",
+    load: async () => (await import("./probe.ts")).probe,
+  },
+
+  {
     name: "train",
     summary:
       "train a transformer to estimate conditionals in context (metrics.jsonl, checkpoint, model/)",

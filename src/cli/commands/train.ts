@@ -8,7 +8,7 @@ import type { Command } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import { onFirstInterrupt } from "../interrupt.ts";
 import type { OptionDef, Parsed } from "../args.ts";
-import { flag, num, str } from "../args.ts";
+import { flag, num, parseLengths, str } from "../args.ts";
 import {
   loadStructureArg,
   priorFromFlags,
@@ -208,6 +208,10 @@ const options: Record<string, OptionDef> = {
     default: 200,
     help: "save a checkpoint every this many steps",
   },
+  "snapshot-steps": {
+    kind: "string",
+    help: "keep the model after these updates in snapshots/step-N/ (e.g. 100,500,2000), for studying training dynamics",
+  },
 };
 
 export const train: Command = {
@@ -306,6 +310,9 @@ export function runConfigFromArgs(args: Parsed): RunConfig {
     checkpointEvery: num(args, "checkpoint-every")!,
     adamw: { ...defaultTrainSettings.adamw, weightDecay: num(args, "weight-decay")! },
     schedule: { peakLr: lr, minLr: lr / 100, warmupSteps: num(args, "warmup")! },
+    ...(str(args, "snapshot-steps") !== undefined
+      ? { snapshotSteps: parseLengths(str(args, "snapshot-steps")!, "snapshot-steps") }
+      : {}),
   };
   const initFrom = str(args, "init-from");
   return buildRunConfig({
