@@ -204,8 +204,7 @@ export function requireConditioning(
 
 /** A row-token transformer or a family (network-agnostic) model: what has attention to show. */
 export type AttentionModel =
-  | { kind: "transformer"; model: TransformerModel }
-  | { kind: "family"; model: FamilyModel };
+  { kind: "transformer"; model: TransformerModel } | { kind: "family"; model: FamilyModel };
 
 /**
  * The transformer an --engine names, for `structure`: the construction (loaded from

@@ -341,7 +341,8 @@ test("snapshotSteps keeps the model after those updates; the last one is the fin
   const final = flattenWeights(loadTrained(out).weights);
   const last = loadTrained(join(out, SNAPSHOT_DIR, `step-${STEPS}`));
   assert.equal(last.config.step, STEPS);
-  for (const [k, t] of flattenWeights(last.weights)) assert.deepEqual(t.data, final.get(k)!.data, k);
+  for (const [k, t] of flattenWeights(last.weights))
+    assert.deepEqual(t.data, final.get(k)!.data, k);
   const early = loadTrained(join(out, SNAPSHOT_DIR, "step-3"));
   assert.equal(early.config.step, 3);
   const differs = [...flattenWeights(early.weights)].some(

@@ -193,4 +193,3 @@ function evalPrior(args: Parsed, first: TrainedModel): CptPrior {
   if (kind === "train") return first.config.task.prior;
   return priorFromFlags(kind as SimplePriorKind, args);
 }
-
