@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { FIGURE_FONT, OKABE_ITO, renderSvg, svgToPng } from "./figures.ts";
-import type { DynamicsPoint, ProbeReference, ProbeResult } from "./probe.ts";
+import type { AttentionPoint, DynamicsPoint, ProbeReference, ProbeResult } from "./probe.ts";
 import { PROBE_REFERENCES, countingHead, distanceOf, probeInterventions } from "./probe.ts";
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x.toFixed(3));
@@ -33,6 +33,11 @@ export function nearestEstimator(
     if (tv !== null && (best === null || tv < best.tv)) best = { to, tv };
   }
   return best;
+}
+
+/** The head with the most mass on `node`'s full matches. */
+export function bestHeadOf(points: readonly AttentionPoint[], node: string): AttentionPoint {
+  return points.filter((a) => a.node === node).sort((a, b) => b.fullMass - a.fullMass)[0]!;
 }
 
 /** Markdown: attention, distances, interventions, structure (and dynamics when given). */
@@ -80,27 +85,62 @@ export function renderProbeReport(
       ),
       "",
     );
-    if (head) {
-      const n = Math.max(...(o.interventionLengths.length > 0 ? o.interventionLengths : o.lengths));
+    const n = Math.max(...(o.interventionLengths.length > 0 ? o.interventionLengths : o.lengths));
+    const perNode = r.attention.filter((a) => a.n === n && a.node !== "all");
+    const nodes = [...new Set(perNode.map((a) => a.node))];
+    const at = (node: string, k: string) =>
+      perNode.find((a) => a.node === node && `${a.layer}|${a.head}` === k);
+    out.push(
+      `### Per node, n = ${n}`,
+      "",
+      "Each head's mass on the full matches (and within-match TV), and the share of rows fully matching.",
+      "",
+      table(
+        [
+          "node",
+          "parents",
+          "chance",
+          ...heads.flatMap((k) => [`L${k.replace("|", "H")} full`, "within TV"]),
+          "best head",
+        ],
+        nodes.map((node) => {
+          const first = at(node, heads[0]!)!;
+          const best = bestHeadOf(perNode, node);
+          return [
+            node,
+            String(first.massByAgree.length - 1),
+            f3(first.chance),
+            ...heads.flatMap((k) => [f3(at(node, k)?.fullMass), f3(at(node, k)?.withinTv)]),
+            `L${best.layer}H${best.head}`,
+          ];
+        }),
+      ),
+      "",
+    );
+    const withParents = nodes.filter((node) => at(node, heads[0]!)!.massByAgree.length > 1);
+    if (withParents.length > 0) {
+      const bests = withParents.map((node) => bestHeadOf(perNode, node));
+      const mean = (f: (a: AttentionPoint) => number | null) =>
+        bests.reduce((acc, a) => acc + (f(a) ?? 0), 0) / bests.length;
       out.push(
-        `### Per node, counting head L${head.layer}H${head.head}, n = ${n}`,
-        "",
-        "Mass on the rows agreeing on a = |parents| .. 0 parents.",
+        `Each node's best head (most mass on its full matches), averaged over the nodes with parents: ` +
+          `full-match mass ${f3(mean((a) => a.fullMass))}, within-match TV ${f3(mean((a) => a.withinTv))}.`,
         "",
       );
-      const nodes = r.attention.filter(
-        (a) => a.n === n && a.layer === head.layer && a.head === head.head && a.node !== "all",
+    }
+    if (head) {
+      out.push(
+        `Counting head L${head.layer}H${head.head} (the last layer's head with the most mass on full matches), ` +
+          "mass on the rows agreeing on a = |parents| .. 0 parents, and on the query itself:",
+        "",
       );
       out.push(
         table(
-          ["node", "parents", "mass by parents agreeing (all .. none)", "self", "within TV"],
-          nodes.map((a) => [
-            a.node,
-            String(a.massByAgree.length - 1),
-            [...a.massByAgree].reverse().map(f3).join(" / "),
-            f3(a.self),
-            f3(a.withinTv),
-          ]),
+          ["node", "mass by parents agreeing (all .. none)", "self"],
+          nodes.map((node) => {
+            const a = at(node, `${head.layer}|${head.head}`)!;
+            return [node, [...a.massByAgree].reverse().map(f3).join(" / "), f3(a.self)];
+          }),
         ),
         "",
       );

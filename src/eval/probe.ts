@@ -13,11 +13,13 @@
  *   Nodes without parents are left out of the node averages (every row matches);
  * - distances: TV from the model's output to the truth and to the marginal, naive, MLE and
  *   posterior-mean estimators on the same context;
- * - interventions (at the lengths asked): each head's query attention replaced by the
+ * - interventions (at the lengths asked): a head's query attention replaced by the
  *   construction's pattern (uniform over the back-off rows: the full matches when there are
  *   any, nothing on the query itself), or made uniform within the full matches keeping the
- *   model's mass on each group; each layer's attention or MLP ablated (zero, at every
- *   token). Each with TV to the truth and to each estimator;
+ *   model's mass on each group; for each head, and for each query's counting head (the
+ *   head whose own attention puts the most mass on that query's full matches, in any
+ *   layer); each layer's attention or MLP ablated (zero, at every token). Each with TV to
+ *   the truth and to each estimator;
  * - structure (row-token models; a family model is given the parents): how well layer-1 features pick out the parents, as an
  *   AUROC over the pairs (p, i), p before i, against the true edges. Scores: each head's
  *   attention lift (mass on the rows agreeing with the query on p, minus the share of such
@@ -159,6 +161,8 @@ export interface ProbeQueryContext {
   structure: Structure;
   context: Dataset;
   queries: readonly TargetQuery[];
+  /** The unchanged model's explanation of each query. */
+  base: readonly ModelExplanation[];
 }
 
 /**
@@ -204,9 +208,58 @@ function uniformWithinFullMatches(w: Float64Array, agree: Int32Array, full: numb
   return out;
 }
 
+/**
+ * Per query, the (0-based) layer and head whose unchanged attention puts the most mass on
+ * the rows agreeing with the query on every parent: that query's counting head.
+ */
+function countingHeads(c: ProbeQueryContext): { layer: number; head: number }[] {
+  return c.queries.map((q, i) => {
+    const agree = agreementCounts(c.structure, c.context, q);
+    const full = c.structure.parents[q.target]!.length;
+    let best = { layer: 0, head: 0, mass: -1 };
+    for (const h of c.base[i]!.heads) {
+      let mass = 0;
+      for (let r = 0; r < agree.length; r++) if (agree[r] === full) mass += h.weights[r]!;
+      if (mass > best.mass) best = { layer: h.layer - 1, head: h.head - 1, mass };
+    }
+    return best;
+  });
+}
+
+/** Rewrites each query's counting head (`countingHeads`) with `pattern`. */
+function countingHeadIntervention(
+  c: ProbeQueryContext,
+  pattern: (query: number, w: Float64Array) => Float64Array,
+): QueryIntervention {
+  const heads = countingHeads(c);
+  return {
+    queryAttention: (layer, head, query, w) =>
+      heads[query]!.layer === layer && heads[query]!.head === head ? pattern(query, w) : null,
+  };
+}
+
 /** The interventions for a model with `heads` heads per layer. */
 export function probeInterventions(heads: readonly number[]): InterventionDef[] {
-  const out: InterventionDef[] = [];
+  const out: InterventionDef[] = [
+    {
+      name: "counting head := construction",
+      intervention: (c) => {
+        const patterns = constructionPatterns(c);
+        return countingHeadIntervention(c, (q) => patterns[q]!);
+      },
+    },
+    {
+      name: "counting head uniform within matches",
+      intervention: (c) =>
+        countingHeadIntervention(c, (q, w) =>
+          uniformWithinFullMatches(
+            w,
+            agreementCounts(c.structure, c.context, c.queries[q]!),
+            c.structure.parents[c.queries[q]!.target]!.length,
+          ),
+        ),
+    },
+  ];
   heads.forEach((H, l) => {
     for (let h = 0; h < H; h++) {
       const tag = `L${l + 1}H${h + 1}`;
@@ -392,7 +445,7 @@ export function runProbe(subject: ProbeSubject, o: ProbeOptions): ProbeResult {
         }
       }
       if (o.mechanism && o.interventionLengths.includes(n)) {
-        const c: ProbeQueryContext = { structure, context, queries };
+        const c: ProbeQueryContext = { structure, context, queries, base };
         for (const d of interventions)
           addDistances(d.name, subject.explain(structure, context, queries, d.intervention(c)));
         structureScores(subject, structure, context, queries, base, pairs, (key, s, l) =>

@@ -72,3 +72,11 @@ test("probe: each estimator's own TV to the truth is reported", () => {
     assert.ok(tv !== null && tv > 0 && tv < 0.5, `${e}: ${tv}`);
   }
 });
+
+test("probe: the construction's counting head is layer 2's, and rewriting it by itself changes nothing", () => {
+  const tv = distanceOf(result, 100, "model", "truth")!;
+  const replaced = distanceOf(result, 100, "counting head := construction", "truth")!;
+  assert.ok(Math.abs(replaced - tv) < 1e-4, `${tv} vs ${replaced}`);
+  const uniform = distanceOf(result, 100, "counting head uniform within matches", "truth")!;
+  assert.ok(Math.abs(uniform - tv) < 1e-4, `${tv} vs ${uniform}`);
+});

@@ -5,7 +5,7 @@
  * and (with --snapshots) training dynamics (src/eval/probe.ts). Writes probe.json,
  * report.md and figures into --out.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "../command.ts";
@@ -29,7 +29,7 @@ import type { SimplePriorKind } from "../../bn/priors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import { loadSavedModel, trainedModelOf } from "../../train/saved-model.ts";
 import { buildTask } from "../../train/tasks.ts";
-import type { ProbeSubject } from "../../eval/probe.ts";
+import type { DynamicsPoint, ProbeResult, ProbeSubject } from "../../eval/probe.ts";
 import { familySubject, probeDynamics, rowSubject, runProbe } from "../../eval/probe.ts";
 import {
   probeDynamicsFigureSpec,
@@ -49,7 +49,6 @@ export const probe: Command = {
     options: {
       engine: {
         kind: "string",
-        required: true,
         placeholder: "model:DIR|pretrained|pretrained-free|construction",
         help: "the transformer to probe",
       },
@@ -103,6 +102,10 @@ export const probe: Command = {
         help: "episodes per length and snapshot",
       },
       "no-figures": { kind: "boolean", help: "write no figures" },
+      "report-only": {
+        kind: "boolean",
+        help: "rewrite report.md and the figures from --out's probe.json, probing nothing",
+      },
       eps: {
         kind: "number",
         min: 0,
@@ -119,6 +122,13 @@ export const probe: Command = {
   },
   async run(args, io) {
     const out = checkedOutputFolder(str(args, "out")!);
+    if (flag(args, "report-only")) {
+      await writeReport(out, readStoredProbe(out), flag(args, "no-figures"));
+      io.out(`wrote ${out}/report.md from ${out}/${PROBE_FILE}\n`);
+      return 0;
+    }
+    if (str(args, "engine") === undefined)
+      throw new BnformerError("config", "--engine is required (the transformer to probe)");
     const structure = structureOf(args, io);
     const lengths = parseLengths(str(args, "lengths")!);
     const ivText = str(args, "intervention-lengths")!;
@@ -158,32 +168,11 @@ export const probe: Command = {
             onProgress: bar.update("snapshots"),
           });
     bar.stop();
-    const figures: string[] = [];
-    if (!flag(args, "no-figures")) {
-      const specs = [
-        ["attention-mass", probeMassFigureSpec(result)],
-        ...(dynamics.length > 0
-          ? [["dynamics", probeDynamicsFigureSpec(subject.name, dynamics)] as const]
-          : []),
-      ] as const;
-      for (const [name, spec] of specs) {
-        const { svg, png } = await renderProbeFigure(spec);
-        writeFileAtomic(join(out, `${name}.svg`), svg);
-        writeFileAtomic(join(out, `${name}.png`), png);
-        figures.push(`${name}.png`);
-      }
-    }
-    writeFileAtomic(
-      join(out, "probe.json"),
-      JSON.stringify({ ...result, dynamics }, null, 1) + "\n",
-    );
     const command = ["bnformer", "probe", ...process.argv.slice(3)].join(" ");
     const seconds = (performance.now() - started) / 1000;
-    writeFileAtomic(
-      join(out, "report.md"),
-      renderProbeReport(result, dynamics, figures) +
-        `\nCommand: \`${command}\` (${seconds.toFixed(0)} s). Every number is in probe.json.\n`,
-    );
+    const stored: StoredProbe = { ...result, dynamics, command, seconds };
+    writeFileAtomic(join(out, PROBE_FILE), JSON.stringify(stored, null, 1) + "\n");
+    await writeReport(out, stored, flag(args, "no-figures"));
     io.out(
       `probed ${subject.name} on ${structure.name} in ${seconds.toFixed(1)} s; wrote ${out}/report.md\n`,
     );
@@ -266,7 +255,19 @@ function progressBar(io: CliIo): {
   update: (phase: string) => (done: number, total: number) => void;
   stop: () => void;
 } {
-  if (!io.interactive) return { update: () => () => {}, stop: () => {} };
+  if (!io.interactive) {
+    // A log gets a line at every tenth of each phase.
+    let last = "";
+    return {
+      update: (phase) => (done, total) => {
+        const tenth = `${phase} ${Math.floor((10 * done) / total)}`;
+        if (tenth === last) return;
+        last = tenth;
+        io.err(`${phase}: ${done}/${total}\n`);
+      },
+      stop: () => {},
+    };
+  }
   const bar = new cliProgress.SingleBar({
     format: "{phase} {bar} {value}/{total} | ETA {eta_formatted}",
     stream: process.stderr,
@@ -286,4 +287,57 @@ function progressBar(io: CliIo): {
       if (phase !== "") bar.stop();
     },
   };
+}
+
+const PROBE_FILE = "probe.json";
+
+/** What probe.json holds: the result, the dynamics, and how they were made. */
+type StoredProbe = ProbeResult & { dynamics: DynamicsPoint[]; command: string; seconds: number };
+
+function readStoredProbe(out: string): StoredProbe {
+  const path = join(out, PROBE_FILE);
+  if (!existsSync(path))
+    throw new BnformerError("io", "no probe.json to report from (run bnformer probe first)", {
+      file: path,
+    });
+  let j: unknown;
+  try {
+    j = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new BnformerError("parse", `not JSON: ${(e as Error).message}`, { file: path });
+  }
+  const ok =
+    typeof j === "object" &&
+    j !== null &&
+    ["attention", "distances", "structure", "dynamics"].every((k) =>
+      Array.isArray((j as Record<string, unknown>)[k]),
+    ) &&
+    typeof (j as Record<string, unknown>).options === "object";
+  if (!ok)
+    throw new BnformerError("parse", "not a probe.json written by bnformer probe", { file: path });
+  return j as StoredProbe;
+}
+
+/** report.md and (unless `noFigures`) the figures of a stored probe. */
+async function writeReport(out: string, p: StoredProbe, noFigures: boolean): Promise<void> {
+  const figures: string[] = [];
+  if (!noFigures) {
+    const specs = [
+      ["attention-mass", probeMassFigureSpec(p)],
+      ...(p.dynamics.length > 0
+        ? [["dynamics", probeDynamicsFigureSpec(p.subject, p.dynamics)] as const]
+        : []),
+    ] as const;
+    for (const [name, spec] of specs) {
+      const { svg, png } = await renderProbeFigure(spec);
+      writeFileAtomic(join(out, `${name}.svg`), svg);
+      writeFileAtomic(join(out, `${name}.png`), png);
+      figures.push(`${name}.png`);
+    }
+  }
+  writeFileAtomic(
+    join(out, "report.md"),
+    renderProbeReport(p, p.dynamics, figures) +
+      `\nCommand: \`${p.command}\` (${p.seconds.toFixed(0)} s). Every number is in probe.json.\n`,
+  );
 }
