@@ -32,7 +32,7 @@ before(async () => {
   runDir = join(dir, "run");
   const t = await run([
     "train",
-    ...["--graph", "chain5", "--steps", "4", "--snapshot-steps", "2,4"],
+    ...["--graph", "chain5", "--steps", "5", "--snapshot-steps", "2,4"],
     ...TINY_TRAIN_FLAGS,
     ...["--out", runDir],
   ]);
@@ -66,7 +66,8 @@ test("probe: a trained model with its snapshots writes the report and every meas
   assert.ok(j.distances.some((d) => d.n === 20 && d.variant === "no MLP 2" && d.to === "mle"));
   assert.ok(!j.distances.some((d) => d.n === 5 && d.variant === "no MLP 2"));
   assert.ok(j.structure.some((s) => s.score === "MLP 1 sensitivity"));
-  assert.deepEqual([...new Set(j.dynamics.map((d) => d.step))], [2, 4]);
+  // The snapshots, then the probed model itself (step 5).
+  assert.deepEqual([...new Set(j.dynamics.map((d) => d.step))], [2, 4, 5]);
   const report = readFileSync(join(out, "report.md"), "utf8");
   for (const section of ["## Interventions at n = 20", "## Training dynamics", "## Parents from"])
     assert.ok(report.includes(section), section);

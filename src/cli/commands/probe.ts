@@ -238,16 +238,28 @@ function snapshotSubjects(
     throw new BnformerError("io", "holds no step-N/ model (bnformer train --snapshot-steps)", {
       file: dir,
     });
-  return steps.map((step) => {
-    const engine = `model:${join(dir, `step-${step}`)}`;
-    return {
-      step,
-      subject: subjectOf(
-        attentionModel(engine, structure, { eps: DEFAULT_EPS, maxContext: 1 }),
-        engine,
-      ),
-    };
+  const load = (engine: string) => ({
+    engine,
+    subject: subjectOf(
+      attentionModel(engine, structure, { eps: DEFAULT_EPS, maxContext: 1 }),
+      engine,
+    ),
   });
+  const out = steps.map((step) => ({ step, ...load(`model:${join(dir, `step-${step}`)}`) }));
+  // The probed model itself ends the curve when it is a later step of the same run.
+  const engine = str(args, "engine")!;
+  const final = engine.startsWith("model:") ? trainedStepOf(engine.slice(6)) : null;
+  if (final !== null && final > steps[steps.length - 1]!)
+    out.push({ step: final, ...load(engine) });
+  return out.map(({ step, subject }) => ({ step, subject }));
+}
+
+/** The training step of the trained model in `dir`, or null when it is not one. */
+function trainedStepOf(dir: string): number | null {
+  if (dir === "") return null;
+  const saved = loadSavedModel(dir);
+  if (saved.kind !== "trained" && !(saved.kind === "run" && saved.model !== null)) return null;
+  return trainedModelOf(saved).config.step;
 }
 
 /** A progress bar on an interactive stderr (one per phase), else nothing. */
