@@ -358,16 +358,7 @@ export interface TargetQuery {
  * Changes to the forward passes of `explainQueries` (reference.ts `Intervention`), with
  * `query` the index in the list of queries explained. Layers are 0-based.
  */
-export interface QueryIntervention {
-  ablateAttention?: ReadonlySet<number>;
-  ablateMlp?: ReadonlySet<number>;
-  /** The weights to use instead of `weights` (length N + 1, the query itself last), or null. */
-  queryAttention?: (
-    layer: number,
-    head: number,
-    query: number,
-    weights: Float64Array,
-  ) => Float64Array | null;
+export interface QueryIntervention extends Omit<Intervention, "onQueryMlp"> {
   /** Each layer's MLP output (length D) at each query token. */
   onQueryMlp?: (layer: number, query: number, output: Float64Array) => void;
 }

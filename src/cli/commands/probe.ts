@@ -20,7 +20,7 @@ import {
   seedOption,
 } from "../shared.ts";
 import type { AttentionModel } from "../engine-args.ts";
-import { DEFAULT_EPS, attentionModel } from "../engine-args.ts";
+import { DEFAULT_EPS, attentionModel, engineOptions } from "../engine-args.ts";
 import { BnformerError } from "../../errors.ts";
 import type { Structure } from "../../bn/network.ts";
 import type { PaperGraphName } from "../../bn/families.ts";
@@ -106,13 +106,7 @@ export const probe: Command = {
         kind: "boolean",
         help: "rewrite report.md and the figures from --out's probe.json, probing nothing",
       },
-      eps: {
-        kind: "number",
-        min: 0,
-        exclusiveMin: true,
-        default: DEFAULT_EPS,
-        help: "construction: total-variation bound",
-      },
+      eps: engineOptions.eps!,
     },
     examples: [
       "bnformer probe --engine model:models/per-graph/chain7 --graph chain7 --snapshots models/per-graph/chain7/snapshots --out probe/chain7",
