@@ -249,6 +249,13 @@ export function renderProbeReport(
 
 /** Vega-Lite: full-match mass of every head against n, with the chance level. */
 export function probeMassFigureSpec(r: ProbeResult): TopLevelSpec {
+  const best = r.options.lengths.flatMap((n) => {
+    const perNode = r.attention.filter((a) => a.n === n && a.node !== "all");
+    const nodes = [...new Set(perNode.filter((a) => a.massByAgree.length > 1).map((a) => a.node))];
+    if (nodes.length === 0) return [];
+    const mass = nodes.reduce((acc, node) => acc + bestHeadOf(perNode, node).fullMass, 0);
+    return [{ n, series: "each node's counting head", mass: mass / nodes.length }];
+  });
   const values = r.attention
     .filter((a) => a.node === "all")
     .flatMap((a) => [
@@ -256,7 +263,8 @@ export function probeMassFigureSpec(r: ProbeResult): TopLevelSpec {
       ...(a.layer === 1 && a.head === 1
         ? [{ n: a.n, series: "chance (uniform)", mass: a.chance }]
         : []),
-    ]);
+    ])
+    .concat(best);
   const series = [...new Set(values.map((v) => v.series))];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -269,7 +277,11 @@ export function probeMassFigureSpec(r: ProbeResult): TopLevelSpec {
       x: {
         field: "n",
         type: "quantitative",
-        scale: { type: "log" },
+        scale: {
+          type: "log",
+          domain: [Math.min(...r.options.lengths), Math.max(...r.options.lengths)],
+          nice: false,
+        },
         axis: { title: "context rows n (log scale)", values: r.options.lengths },
       },
       y: {
@@ -281,7 +293,8 @@ export function probeMassFigureSpec(r: ProbeResult): TopLevelSpec {
       color: {
         field: "series",
         type: "nominal",
-        title: "layer, head",
+        title: "attention of",
+        legend: { labelLimit: 320 },
         scale: { domain: series, range: OKABE_ITO.slice(0, series.length) },
       },
       strokeDash: {
