@@ -100,3 +100,27 @@ test("probe: bad inputs are named and nothing is written", async () => {
   }
   assert.ok(!existsSync(join(out, "report.md")));
 });
+
+test("train --snapshot-steps: bad lists are refused before the run folder exists", async () => {
+  for (const [list, message] of [
+    ["5,3", /ascending integers >= 1/],
+    ["0,3", /ascending integers >= 1/],
+    ["2,x", /--snapshot-steps: "x" is not an integer/],
+  ] as const) {
+    const out = join(dir, `snap-${list}`);
+    const r = await run([
+      "train",
+      "--graph",
+      "chain5",
+      "--steps",
+      "3",
+      "--snapshot-steps",
+      list,
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 2, list);
+    assert.match(r.err, message);
+    assert.ok(!existsSync(out), list);
+  }
+});
