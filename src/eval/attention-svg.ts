@@ -76,13 +76,32 @@ function parentsOf(view: AttentionView): readonly number[] {
   return view.structure.parents[view.target]!;
 }
 
-/** Number of parents of the target on which each context row agrees with the query. */
-function agreements(view: AttentionView): Int32Array {
-  const ps = parentsOf(view);
-  const out = new Int32Array(view.context.rows);
-  for (let r = 0; r < view.context.rows; r++)
-    out[r] = ps.filter((p) => match(view, r, p) === "=").length;
+/**
+ * Number of parents of `target` on which each context row agrees with `query` (a MISSING
+ * cell, in the row or the query, agrees with nothing).
+ */
+export function parentAgreements(
+  structure: Structure,
+  context: Dataset,
+  target: number,
+  query: ArrayLike<number>,
+): Int32Array {
+  const ps = structure.parents[target]!;
+  const M = context.vars;
+  const out = new Int32Array(context.rows);
+  for (let r = 0; r < context.rows; r++) {
+    let a = 0;
+    for (const p of ps) {
+      const x = context.data[r * M + p]!;
+      if (x !== MISSING && x === query[p]) a++;
+    }
+    out[r] = a;
+  }
   return out;
+}
+
+function agreements(view: AttentionView): Int32Array {
+  return parentAgreements(view.structure, view.context, view.target, view.query);
 }
 
 /** Every head's attention mass by number of agreeing parents, in `view.heads` order. */

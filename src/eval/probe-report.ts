@@ -4,18 +4,16 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { FIGURE_FONT, OKABE_ITO, renderSvg, svgToPng } from "./figures.ts";
+import { markdownTable } from "./report.ts";
 import type { AttentionPoint, DynamicsPoint, ProbeReference, ProbeResult } from "./probe.ts";
 import { PROBE_REFERENCES, countingHead, distanceOf, probeInterventions } from "./probe.ts";
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x.toFixed(3));
 const f4 = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x.toFixed(4));
 
+/** A markdown table as one string (report.ts), the blank line after it left to the caller. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return [
-    `| ${header.join(" | ")} |`,
-    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
+  return markdownTable(header, rows).join("\n").trimEnd();
 }
 
 /** The estimators only (the references besides the truth). */

@@ -45,6 +45,7 @@ import type {
 import { explainFamilyQueries, explainModelQueries } from "../model/engine.ts";
 import { drawEpisodes, episodeStream, maxStates } from "./episodes.ts";
 import { tvDistance } from "./metrics.ts";
+import { agreementSummaries, parentAgreements } from "./attention-svg.ts";
 import { auroc } from "./structure-free.ts";
 
 /** The estimators a model's output is compared with, and the truth. */
@@ -183,15 +184,7 @@ export function constructionPatterns(c: ProbeQueryContext): Float64Array[] {
 
 /** Number of the target's parents on which each context row agrees with the query. */
 function agreementCounts(structure: Structure, context: Dataset, q: TargetQuery): Int32Array {
-  const ps = structure.parents[q.target]!;
-  const M = context.vars;
-  const out = new Int32Array(context.rows);
-  for (let r = 0; r < context.rows; r++) {
-    let a = 0;
-    for (const p of ps) if (context.data[r * M + p] === q.row[p]) a++;
-    out[r] = a;
-  }
-  return out;
+  return parentAgreements(structure, context, q.target, q.row);
 }
 
 /** `w` (length N + 1) made uniform within the full matches, each group keeping its mass. */
@@ -417,30 +410,23 @@ export function runProbe(subject: ProbeSubject, o: ProbeOptions): ProbeResult {
       }
       if (o.mechanism) {
         for (let v = 0; v < M; v++) {
-          const ps = structure.parents[v]!;
-          const agree = agreementCounts(structure, context, queries[v]!);
-          let fullRows = 0;
-          for (const a of agree) if (a === ps.length) fullRows++;
-          for (const h of base[v]!.heads) {
-            const massBy = new Array<number>(ps.length + 1).fill(0);
-            for (let r = 0; r < n; r++) massBy[agree[r]!]! += h.weights[r]!;
-            const fm = massBy[ps.length]!;
+          const full = structure.parents[v]!.length;
+          const view = { structure, context, target: v, query: row, heads: base[v]!.heads };
+          for (const sm of agreementSummaries({ ...view, shown: 0 })) {
+            const fm = sm.mass[full]!;
+            const fullRows = sm.rows[full]!;
             const keys = [
-              `${h.layer}|${h.head}|${v}`,
-              ...(ps.length > 0 ? [`${h.layer}|${h.head}|all`] : []),
+              `${sm.layer}|${sm.head}|${v}`,
+              ...(full > 0 ? [`${sm.layer}|${sm.head}|all`] : []),
             ];
             for (const k of keys) {
               att.add(`${n}|${k}|full`, fm);
-              att.add(`${n}|${k}|self`, h.selfWeight);
+              att.add(`${n}|${k}|self`, sm.self);
               att.add(`${n}|${k}|chance`, fullRows / n);
+              // Uniformity means something with two full matches or more.
+              if (fullRows >= 2 && fm > 0) att.add(`${n}|${k}|within`, sm.fullMatchTv);
             }
-            massBy.forEach((m, a) => att.add(`${n}|${h.layer}|${h.head}|${v}|agree${a}`, m));
-            if (fullRows >= 2 && fm > 0) {
-              let tv = 0;
-              for (let r = 0; r < n; r++)
-                if (agree[r] === ps.length) tv += Math.abs(h.weights[r]! / fm - 1 / fullRows);
-              for (const k of keys) att.add(`${n}|${k}|within`, tv / 2);
-            }
+            sm.mass.forEach((m, a) => att.add(`${n}|${sm.layer}|${sm.head}|${v}|agree${a}`, m));
           }
         }
       }

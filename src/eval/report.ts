@@ -107,7 +107,11 @@ function esc(s: string): string {
   return s.replace(/\|/g, "\\|");
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/** A markdown table (cells' "|" escaped), then an empty line. */
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string[] {
   return [
     `| ${header.map(esc).join(" | ")} |`,
     `|${header.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`,
@@ -117,7 +121,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 function methodTable(r: EvalResult): string[] {
-  return table(
+  return markdownTable(
     ["method", "what it is"],
     r.methods.map((m) => [m.name, m.description || "—"]),
   );
@@ -130,7 +134,7 @@ function lengthTable(
   cell: (method: string, n: number) => string,
   methods: readonly string[] = r.methods.map((m) => m.name),
 ): string[] {
-  return table(
+  return markdownTable(
     ["method", ...lengths.map((n) => `n = ${n}`)],
     methods.map((m) => [m, ...lengths.map((n) => cell(m, n))]),
   );
@@ -175,7 +179,7 @@ function perNodeSection(r: EvalResult, n: number, bandText: string): string[] {
   return [
     `### TV per node at n = ${n} (${bandText})`,
     "",
-    ...table(
+    ...markdownTable(
       ["node", "parents", ...methods],
       r.nodes.map((node, v) => [
         node,
@@ -200,7 +204,7 @@ function unseenSection(r: EvalResult, lengths: readonly number[]): string[] {
     "Share of episodes whose query parent configuration occurs in none of the first n " +
       "context rows (the same episodes for every method):",
     "",
-    ...table(
+    ...markdownTable(
       ["node", ...lengths.map((n) => `n = ${n}`)],
       [...r.nodes, NODE_MEAN].map((node) => [
         node,

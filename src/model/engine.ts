@@ -429,7 +429,9 @@ export function explainModelQueries(
   const groups = new Map<number, number[]>(); // context key -> query indices
   queries.forEach((q, i) => {
     const key = shared ? -1 : q.target;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   const out = new Array<ModelExplanation>(queries.length);
   const N = context.rows;
@@ -492,7 +494,11 @@ export function explainFamilyQueries(
   intervention?: QueryIntervention,
 ): ModelExplanation[] {
   const groups = new Map<number, number[]>(); // target -> query indices
-  queries.forEach((q, i) => groups.set(q.target, [...(groups.get(q.target) ?? []), i]));
+  queries.forEach((q, i) => {
+    const group = groups.get(q.target);
+    if (group) group.push(i);
+    else groups.set(q.target, [i]);
+  });
   const out = new Array<ModelExplanation>(queries.length);
   const N = context.rows;
   for (const [target, at] of groups) {

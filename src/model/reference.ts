@@ -179,8 +179,10 @@ function activate(spec: TransformerSpec, u: Float64Array): void {
   }
 }
 
-/** h += MLP(LN2(h)) for `rows` rows, when the layer has an MLP. */
-/** The MLP sublayer in place on h; returns its output (rows, D), null without an MLP. */
+/**
+ * h += MLP(LN2(h)) for `rows` rows, when the layer has an MLP and it is not ablated;
+ * returns the MLP's output (rows, D), or null.
+ */
 function mlpSublayer(
   spec: TransformerSpec,
   lw: LayerWeights,

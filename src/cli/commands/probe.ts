@@ -28,6 +28,7 @@ import { PAPER_GRAPH_NAMES, paperGraph } from "../../bn/families.ts";
 import type { SimplePriorKind } from "../../bn/priors.ts";
 import { writeFileAtomic } from "../../files.ts";
 import { loadSavedModel, trainedModelOf } from "../../train/saved-model.ts";
+import type { TrainedModel } from "../../train/trained-model.ts";
 import { buildTask } from "../../train/tasks.ts";
 import type { DynamicsPoint, ProbeResult, ProbeSubject } from "../../eval/probe.ts";
 import { familySubject, probeDynamics, rowSubject, runProbe } from "../../eval/probe.ts";
@@ -202,13 +203,18 @@ function structureOf(args: Parsed, io: CliIo): Structure {
 
 /** The one structure the model in `dir` was trained on, or null (several, random, family). */
 function trainedStructureOf(dir: string): Structure | null {
+  const task = trainedModelIn(dir)?.config.task;
+  return task?.kind === "single" && task.structures.length === 1
+    ? buildTask(task).structures[0]!
+    : null;
+}
+
+/** The trained model in `dir` (a model or a finished run), or null when it holds another kind. */
+function trainedModelIn(dir: string): TrainedModel | null {
   if (dir === "") return null;
   const saved = loadSavedModel(dir);
   if (saved.kind !== "trained" && !(saved.kind === "run" && saved.model !== null)) return null;
-  const task = trainedModelOf(saved).config.task;
-  return task.kind === "single" && task.structures.length === 1
-    ? buildTask(task).structures[0]!
-    : null;
+  return trainedModelOf(saved);
 }
 
 function subjectOf(m: AttentionModel, name: string): ProbeSubject {
@@ -242,18 +248,12 @@ function snapshotSubjects(
   const out = steps.map((step) => ({ step, ...load(`model:${join(dir, `step-${step}`)}`) }));
   // The probed model itself ends the curve when it is a later step of the same run.
   const engine = str(args, "engine")!;
-  const final = engine.startsWith("model:") ? trainedStepOf(engine.slice(6)) : null;
+  const final = engine.startsWith("model:")
+    ? (trainedModelIn(engine.slice(6))?.config.step ?? null)
+    : null;
   if (final !== null && final > steps[steps.length - 1]!)
     out.push({ step: final, ...load(engine) });
   return out.map(({ step, subject }) => ({ step, subject }));
-}
-
-/** The training step of the trained model in `dir`, or null when it is not one. */
-function trainedStepOf(dir: string): number | null {
-  if (dir === "") return null;
-  const saved = loadSavedModel(dir);
-  if (saved.kind !== "trained" && !(saved.kind === "run" && saved.model !== null)) return null;
-  return trainedModelOf(saved).config.step;
 }
 
 /** A progress bar on an interactive stderr (one per phase), else nothing. */
